@@ -1,0 +1,1 @@
+"""Puente's edge: configuration, wiring, the command line and the chat adapters."""

@@ -1,0 +1,90 @@
+"""The console adapter: the embedded default; a creator typing in a terminal, or a script."""
+
+from __future__ import annotations
+
+import getpass
+import itertools
+import sys
+import uuid
+from typing import BinaryIO, TextIO
+
+from handlers.i18n import translator
+from handlers.messages import IncomingMessage, OutgoingMessage, Platform, Suggestion
+from handlers.router import HandlerResult, Puente
+
+PROMPT = "> "
+
+
+class ConsoleChat:
+    """One terminal session; each session is its own conversation for the same creator."""
+
+    def __init__(
+        self,
+        puente: Puente,
+        *,
+        locale: str,
+        user: str | None = None,
+        stdin: BinaryIO | None = None,
+        stdout: TextIO | None = None,
+        interactive: bool | None = None,
+    ) -> None:
+        self.puente = puente
+        self.locale = locale
+        self.user = user or _os_user()
+        self.chat_id = f"{self.user}:{uuid.uuid4().hex[:12]}"
+        self.stdin = stdin or sys.stdin.buffer
+        self.stdout = stdout or sys.stdout
+        self.interactive = self.stdin.isatty() if interactive is None else interactive
+        self._ids = itertools.count(1)
+        self._suggestions: tuple[Suggestion, ...] = ()
+
+    def run(self) -> int:
+        if self.interactive:
+            self._print(translator(self.locale).gettext("console_banner"))
+        while True:
+            if self.interactive:
+                self.stdout.write(PROMPT)
+                self.stdout.flush()
+            raw = self.stdin.readline()
+            if not raw:
+                return 0
+            self.send(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
+
+    def send(self, line: str) -> HandlerResult:
+        result = self.puente.handle_message(self.to_incoming(line))
+        self.locale = result.locale
+        for reply in result.replies:
+            self._render(reply)
+        self.stdout.flush()
+        return result
+
+    def to_incoming(self, line: str) -> IncomingMessage:
+        """A number picks one of the last suggestions, as tapping a button would."""
+        choice = line.strip()
+        if choice.isdigit() and 1 <= int(choice) <= len(self._suggestions):
+            line = self._suggestions[int(choice) - 1].payload
+        return IncomingMessage(
+            platform=Platform.CONSOLE,
+            chat_id=self.chat_id,
+            user_id=self.user,
+            message_id=f"{self.chat_id}:{next(self._ids)}",
+            text=line,
+            display_name=self.user,
+            locale_hint=self.locale,
+        )
+
+    def _render(self, reply: OutgoingMessage) -> None:
+        self._print(f"Puente: {reply.text}")
+        self._suggestions = reply.suggestions
+        for number, suggestion in enumerate(reply.suggestions, start=1):
+            self._print(f"  {number}) {suggestion.label}")
+
+    def _print(self, text: str) -> None:
+        self.stdout.write(text + "\n")
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "creator"

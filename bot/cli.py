@@ -1,0 +1,168 @@
+"""The ``puente`` command: chat, tickets, kb import/export/match."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from sqlmodel import Session
+
+from bot.app import build_puente, match_policy
+from bot.config import Settings
+from handlers import store
+from handlers.db import make_engine
+from handlers.i18n import N_, SUPPORTED_LOCALES, negotiate, translator
+from handlers.kb import KnowledgeBase
+from handlers.kb_io import KbFormatError, read_kb_file, write_kb_file
+from handlers.matcher import Matcher
+from handlers.models import as_utc
+
+CASE_STATUS_LABELS = {
+    "open": N_("case_status_open"),
+    "assigned": N_("case_status_assigned"),
+    "returned": N_("case_status_returned"),
+    "resolved": N_("case_status_resolved"),
+}
+LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
+    args = _parser().parse_args(argv)
+    settings = Settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        return int(args.func(args, settings) or 0)
+    except KbFormatError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="puente", description="Support bot for LIVE creators.")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    chat = commands.add_parser("chat", help="talk to Puente in the terminal, as a creator")
+    chat.add_argument("--locale", choices=SUPPORTED_LOCALES, default=None)
+    chat.add_argument("--user", default=None, help="creator name (default: your OS user)")
+    chat.set_defaults(func=_chat)
+
+    serve = commands.add_parser("serve", help="run the web process (health check, webhooks)")
+    serve.set_defaults(func=_serve)
+
+    tickets = commands.add_parser("tickets", help="list escalations")
+    tickets.add_argument("--open", action="store_true", help="only cases not yet closed")
+    tickets.add_argument("--locale", choices=SUPPORTED_LOCALES, default=None)
+    tickets.add_argument("--json", action="store_true", help="one JSON object per line")
+    tickets.set_defaults(func=_tickets)
+
+    kb = commands.add_parser("kb", help="knowledge base: import, export, match")
+    kb_commands = kb.add_subparsers(required=True, metavar="ACTION")
+    kb_import = kb_commands.add_parser("import", help="import a CSV or XLSX file into the database")
+    kb_import.add_argument("file", type=Path)
+    kb_import.set_defaults(func=_kb_import)
+    kb_export = kb_commands.add_parser("export", help="export the live KB to CSV or XLSX")
+    kb_export.add_argument("file", type=Path)
+    kb_export.set_defaults(func=_kb_export)
+    kb_match = kb_commands.add_parser(
+        "match", help='match JSON lines {"text", "locale"} from stdin; no database needed'
+    )
+    kb_match.add_argument("--kb", type=Path, default=None, help="KB file (default: the shipped KB)")
+    kb_match.set_defaults(func=_kb_match)
+    return parser
+
+
+def _chat(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.adapters.console import ConsoleChat
+
+    locale = args.locale or negotiate(settings.default_locale)
+    return ConsoleChat(build_puente(settings), locale=locale, user=args.user).run()
+
+
+def _serve(_: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from bot.web import build_web_app
+
+    app = build_web_app(build_puente(settings))
+    logging.getLogger(__name__).warning("web: listening on %s:%d", settings.host, settings.port)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower())
+    return 0
+
+
+def _tickets(args: argparse.Namespace, settings: Settings) -> int:
+    t = translator(args.locale or settings.default_locale)
+    statuses = store.OPEN_STATUSES if args.open else None
+    with Session(make_engine(settings.database_url)) as session:
+        cases = store.list_escalations(session, statuses=statuses)
+    if args.json:
+        for case, creator in cases:
+            print(json.dumps({**case.model_dump(mode="json"), "creator": creator.display_name}))
+        return 0
+    if not cases:
+        print(t.gettext("tickets_none"))
+        return 0
+    print(t.gettext("tickets_header"))
+    for case, creator in cases:
+        print(
+            f"#{case.id:<5} {t.gettext(CASE_STATUS_LABELS[case.status]):<11} {case.priority:<3} "
+            f"{case.category:<14} {t.datetime(as_utc(case.created_at)):<24} "
+            f"{creator.display_name or creator.platform_user_id} ({creator.platform}) "
+            f"— {case.assignee or '-'}"
+        )
+    return 0
+
+
+def _kb_import(args: argparse.Namespace, settings: Settings) -> int:
+    rows = read_kb_file(args.file)
+    with Session(make_engine(settings.database_url)) as session:
+        count = store.upsert_articles(session, rows=rows)
+        session.commit()
+    articles = len({row.id for row in rows})
+    print(f"imported {count} rows ({articles} articles) from {args.file}")
+    return 0
+
+
+def _kb_export(args: argparse.Namespace, settings: Settings) -> int:
+    kb = build_puente(settings).kb.kb
+    count = write_kb_file(args.file, kb.rows())
+    print(f"exported {count} rows ({len(kb)} articles) to {args.file}")
+    return 0
+
+
+def _kb_match(args: argparse.Namespace, settings: Settings) -> int:
+    path = args.kb or settings.kb_path
+    matcher = Matcher(KnowledgeBase.from_rows(read_kb_file(path)), match_policy(settings))
+    for raw in sys.stdin.buffer:
+        line = raw.decode("utf-8", errors="replace").strip()
+        if not line:
+            continue
+        try:
+            query = json.loads(line)
+            text, locale = str(query.get("text", "")), negotiate(query.get("locale"))
+        except (ValueError, AttributeError):
+            print(
+                json.dumps(
+                    {
+                        "action": "escalate",
+                        "article_id": None,
+                        "score": 0.0,
+                        "suggestions": [],
+                        "error": "invalid JSON line",
+                    }
+                )
+            )
+            continue
+        print(json.dumps(matcher.match(text, locale).as_json(), ensure_ascii=False), flush=False)
+    sys.stdout.flush()
+    return 0

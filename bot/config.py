@@ -1,0 +1,34 @@
+"""One typed settings object, read from the environment (and an optional ``.env`` file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from handlers.db import DEFAULT_DATABASE_URL
+from handlers.kb_source import SHIPPED_KB
+
+
+def _env(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    database_url: str = Field(DEFAULT_DATABASE_URL, validation_alias=_env("DATABASE_URL"))
+    kb_path: Path = Field(SHIPPED_KB, validation_alias=_env("PUENTE_KB_PATH"))
+    default_locale: str = Field("es", validation_alias=_env("PUENTE_DEFAULT_LOCALE"))
+    answer_threshold: float = Field(
+        80.0, ge=0, le=100, validation_alias=_env("PUENTE_ANSWER_THRESHOLD")
+    )
+    clarify_threshold: float = Field(
+        60.0, ge=0, le=100, validation_alias=_env("PUENTE_CLARIFY_THRESHOLD")
+    )
+    max_misses: int = Field(2, ge=1, validation_alias=_env("PUENTE_MAX_MISSES"))
+    kb_reload_seconds: float = Field(2.0, ge=0, validation_alias=_env("PUENTE_KB_RELOAD_SECONDS"))
+    host: str = Field("0.0.0.0", validation_alias=_env("HOST"))
+    port: int = Field(8000, ge=1, le=65535, validation_alias=_env("PORT"))
+    log_level: str = Field("WARNING", validation_alias=_env("PUENTE_LOG_LEVEL"))

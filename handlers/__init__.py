@@ -1,0 +1,1 @@
+"""Puente's core: decides what to answer, escalate or store. Knows no chat platform."""

@@ -1,0 +1,118 @@
+"""Database tables (sqlmodel). Plain data; behaviour lives in the handler modules."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def as_utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything Puente stores is UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class ConversationState(StrEnum):
+    BOT = "bot"
+    ESCALATED = "escalated"
+    AGENT = "agent"
+    RESOLVED = "resolved"
+
+
+class Direction(StrEnum):
+    IN = "in"
+    OUT = "out"
+
+
+class Sender(StrEnum):
+    CREATOR = "creator"
+    BOT = "bot"
+    AGENT = "agent"
+
+
+class EscalationStatus(StrEnum):
+    OPEN = "open"
+    ASSIGNED = "assigned"
+    RETURNED = "returned"
+    RESOLVED = "resolved"
+
+
+class Creator(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("platform", "platform_user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(index=True)
+    platform_user_id: str
+    display_name: str = ""
+    locale: str = "es"
+    locale_chosen: bool = False
+    is_vip: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Conversation(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("platform", "chat_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    creator_id: int = Field(foreign_key="creator.id", index=True)
+    platform: str
+    chat_id: str
+    state: ConversationState = ConversationState.BOT
+    misses: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Message(SQLModel, table=True):
+    """Every message in both directions; inbound ones are unique per platform id (dedup)."""
+
+    __table_args__ = (UniqueConstraint("conversation_id", "direction", "platform_message_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id", index=True)
+    direction: Direction
+    sender: Sender
+    platform_message_id: str | None = None
+    text: str = Field(default="", sa_column=Column(Text, nullable=False))
+    attachments: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    article_id: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    delivered_at: datetime | None = None
+
+
+class Escalation(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id", index=True)
+    priority: str = "P3"
+    category: str = "human_request"
+    status: EscalationStatus = Field(default=EscalationStatus.OPEN, index=True)
+    reason: str = ""
+    summary: str = Field(default="", sa_column=Column(Text, nullable=False))
+    assignee: str | None = None
+    root_cause: str | None = None
+    resolution: str | None = None
+    satisfaction: int | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    assigned_at: datetime | None = None
+    resolved_at: datetime | None = None
+
+
+class KbArticle(SQLModel, table=True):
+    """One article in one locale; ``questions`` keeps the CSV's `` | `` separated variants."""
+
+    __table_args__ = (UniqueConstraint("article_id", "locale"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    article_id: str = Field(index=True)
+    locale: str
+    category: str = ""
+    questions: str = Field(sa_column=Column(Text, nullable=False))
+    answer: str = Field(sa_column=Column(Text, nullable=False))
+    published: bool = True
+    updated_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,364 @@
+"""The handler layer's entry points: every adapter calls these and delivers what they return."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from handlers import store
+from handlers.conversation import Event, bot_answers, next_state
+from handlers.i18n import SUPPORTED_LOCALES, Translator, negotiate, translator
+from handlers.intents import Intent, command, detect
+from handlers.kb import Article
+from handlers.kb_source import KbSource
+from handlers.matcher import Action
+from handlers.messages import IncomingMessage, OutgoingMessage, Suggestion
+from handlers.models import (
+    Conversation,
+    ConversationState,
+    Creator,
+    Direction,
+    Escalation,
+    EscalationStatus,
+    Sender,
+    as_utc,
+    utcnow,
+)
+from handlers.text import clean, has_words, storable
+
+HUMAN_PAYLOAD = "/agente"
+ARTICLE_PAYLOAD = "kb:"
+SUMMARY_MESSAGES = 5
+SUMMARY_CHARS = 500
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationOpened:
+    escalation_id: int
+    conversation_id: int
+    priority: str
+    category: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationChanged:
+    escalation_id: int
+    status: str
+    assignee: str | None
+
+
+Effect = EscalationOpened | EscalationChanged
+
+
+@dataclass(frozen=True, slots=True)
+class HandlerResult:
+    """What must happen now: messages for the creator's chat and effects for the agents' side."""
+
+    platform: str
+    chat_id: str
+    locale: str
+    replies: tuple[OutgoingMessage, ...] = ()
+    effects: tuple[Effect, ...] = ()
+    duplicate: bool = False
+
+
+class AgentActionKind(StrEnum):
+    TAKE = "take"
+    RETURN = "return"
+    RESOLVE = "resolve"
+    REPLY = "reply"
+
+
+@dataclass(frozen=True, slots=True)
+class AgentAction:
+    kind: AgentActionKind
+    escalation_id: int
+    agent_id: str
+    text: str = ""
+    root_cause: str | None = None
+
+
+class ActionRejected(ValueError):
+    """An agent action that doesn't fit the case's state (e.g. resolving a closed case)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationPolicy:
+    max_misses: int = 2
+
+
+@dataclass
+class _Turn:
+    """Everything one creator message needs while it is being answered."""
+
+    session: Session
+    creator: Creator
+    conversation: Conversation
+    t: Translator
+    text: str
+    message: IncomingMessage
+    replies: list[OutgoingMessage] = field(default_factory=list)
+    effects: list[Effect] = field(default_factory=list)
+
+    def say(self, text: str, suggestions: tuple[Suggestion, ...] = ()) -> None:
+        self.replies.append(OutgoingMessage(text=text, suggestions=suggestions))
+
+
+class Puente:
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        kb: KbSource,
+        policy: ConversationPolicy | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.engine = engine
+        self.kb = kb
+        self.policy = policy or ConversationPolicy()
+        self.clock = clock
+
+    # -- creators -----------------------------------------------------------------
+
+    def handle_message(self, message: IncomingMessage) -> HandlerResult:
+        """Store the message (committed before anything else), then decide and store replies."""
+        text = clean(message.text)
+        with Session(self.engine, expire_on_commit=False) as session:
+            creator = store.get_or_create_creator(
+                session,
+                platform=message.platform.value,
+                user_id=message.user_id,
+                display_name=clean(message.display_name)[:200],
+                locale=negotiate(message.locale_hint) if message.locale_hint else None,
+            )
+            conversation = store.get_or_create_conversation(
+                session, creator=creator, platform=message.platform.value, chat_id=message.chat_id
+            )
+            assert conversation.id is not None
+            if message.message_id and store.inbound_exists(
+                session, conversation_id=conversation.id, platform_message_id=message.message_id
+            ):
+                return HandlerResult(
+                    message.platform.value, message.chat_id, creator.locale, duplicate=True
+                )
+            store.add_message(
+                session,
+                conversation_id=conversation.id,
+                direction=Direction.IN,
+                sender=Sender.CREATOR,
+                text=storable(message.text),
+                platform_message_id=message.message_id or None,
+                attachments=message.attachments,
+                created_at=self.clock(),
+            )
+            session.commit()
+
+            turn = _Turn(session, creator, conversation, translator(creator.locale), text, message)
+            self._respond(turn)
+            for reply in turn.replies:
+                self._store_reply(session, conversation, reply, Sender.BOT)
+            conversation.updated_at = self.clock()
+            session.commit()
+            return HandlerResult(
+                message.platform.value,
+                message.chat_id,
+                creator.locale,
+                tuple(turn.replies),
+                tuple(turn.effects),
+            )
+
+    def _respond(self, turn: _Turn) -> None:
+        intent = detect(turn.text)
+        if intent is Intent.LANGUAGE:
+            return self._change_language(turn)
+        if intent is Intent.STATUS:
+            return self._status(turn)
+        state = ConversationState(turn.conversation.state)
+        if not bot_answers(state):
+            return self._while_with_people(turn, state)
+        if state is ConversationState.RESOLVED:
+            turn.conversation.state = next_state(state, Event.REOPEN)
+        if intent is Intent.START:
+            return turn.say(turn.t.gettext("welcome"), self._human_button(turn.t))
+        if intent is Intent.HELP:
+            return turn.say(turn.t.gettext("help"))
+        if intent is Intent.HUMAN_REQUEST:
+            return self._escalate(turn, reason="creator asked for a person")
+        if not has_words(turn.text):
+            if turn.message.attachments:
+                return turn.say(turn.t.gettext("attachment_without_text"))
+            return turn.say(turn.t.gettext("no_words"))
+        if intent is Intent.GREETING:
+            return turn.say(turn.t.gettext("greeting"))
+        if intent is Intent.THANKS:
+            return turn.say(turn.t.gettext("thanks"))
+        if intent is Intent.GOODBYE:
+            return turn.say(turn.t.gettext("goodbye"))
+        return self._answer_from_kb(turn)
+
+    def _answer_from_kb(self, turn: _Turn) -> None:
+        chosen = self._chosen_article(turn.text)
+        matcher = self.kb.matcher()
+        if chosen is None:
+            result = matcher.match(turn.text, turn.t.locale)
+            action, article_id = result.action, result.article_id
+        else:
+            action, article_id = Action.ANSWER, chosen.id
+        if action is Action.ANSWER and article_id is not None:
+            turn.conversation.misses = 0
+            article = matcher.kb.get(article_id)
+            assert article is not None
+            return turn.say(article.answer(turn.t.locale))
+        if action is Action.CLARIFY:
+            articles = [a for a in map(matcher.kb.get, result.suggestions) if a is not None]
+            return turn.say(
+                turn.t.gettext("clarify"),
+                (*self._article_buttons(articles, turn.t.locale), *self._human_button(turn.t)),
+            )
+        turn.conversation.misses += 1
+        if turn.conversation.misses >= self.policy.max_misses:
+            return self._escalate(turn, reason="no KB answer after repeated tries")
+        turn.say(turn.t.gettext("no_answer"), self._human_button(turn.t))
+
+    def _chosen_article(self, text: str) -> Article | None:
+        if not text.startswith(ARTICLE_PAYLOAD):
+            return None
+        return self.kb.matcher().kb.get(text.removeprefix(ARTICLE_PAYLOAD).strip())
+
+    def _escalate(self, turn: _Turn, *, reason: str) -> None:
+        conversation = turn.conversation
+        assert conversation.id is not None
+        conversation.state = next_state(ConversationState(conversation.state), Event.ESCALATE)
+        conversation.misses = 0
+        recent = store.recent_inbound_texts(
+            turn.session, conversation_id=conversation.id, limit=SUMMARY_MESSAGES
+        )
+        escalation = Escalation(
+            conversation_id=conversation.id,
+            priority="P3",
+            category="human_request",
+            reason=reason,
+            summary="\n".join(clean(t)[:SUMMARY_CHARS] for t in recent),
+            created_at=self.clock(),
+        )
+        turn.session.add(escalation)
+        turn.session.flush()
+        assert escalation.id is not None
+        turn.effects.append(
+            EscalationOpened(
+                escalation.id, conversation.id, escalation.priority, escalation.category, reason
+            )
+        )
+        turn.say(turn.t.gettext("escalated", case=escalation.id))
+
+    def _while_with_people(self, turn: _Turn, state: ConversationState) -> None:
+        """People own the case: the bot stays quiet except to reassure before someone takes it."""
+        if state is not ConversationState.ESCALATED:
+            return
+        assert turn.conversation.id is not None
+        case = store.open_escalation(turn.session, conversation_id=turn.conversation.id)
+        if case is None:
+            return
+        waited = (self.clock() - as_utc(case.created_at)).total_seconds()
+        turn.say(turn.t.gettext("still_waiting", case=case.id, waited=turn.t.timedelta(waited)))
+
+    def _status(self, turn: _Turn) -> None:
+        assert turn.conversation.id is not None
+        case = store.open_escalation(turn.session, conversation_id=turn.conversation.id)
+        if case is None:
+            return turn.say(turn.t.gettext("status_none"))
+        opened = turn.t.datetime(as_utc(case.created_at))
+        if case.status == EscalationStatus.ASSIGNED:
+            return turn.say(turn.t.gettext("status_assigned", case=case.id, opened=opened))
+        turn.say(turn.t.gettext("status_open", case=case.id, opened=opened))
+
+    def _change_language(self, turn: _Turn) -> None:
+        found = command(turn.text)
+        wanted = found[1].strip().casefold() if found else ""
+        if wanted in SUPPORTED_LOCALES:
+            turn.creator.locale = wanted
+            turn.creator.locale_chosen = True
+            turn.t = translator(wanted)
+            return turn.say(turn.t.gettext("language_set"))
+        turn.say(
+            turn.t.gettext("language_pick"),
+            (Suggestion("Español", "/idioma es"), Suggestion("English", "/idioma en")),
+        )
+
+    @staticmethod
+    def _article_buttons(articles: list[Article], locale: str) -> tuple[Suggestion, ...]:
+        return tuple(Suggestion(a.title(locale), ARTICLE_PAYLOAD + a.id) for a in articles)
+
+    @staticmethod
+    def _human_button(t: Translator) -> tuple[Suggestion, ...]:
+        return (Suggestion(t.gettext("talk_to_agent"), HUMAN_PAYLOAD),)
+
+    @staticmethod
+    def _store_reply(
+        session: Session, conversation: Conversation, reply: OutgoingMessage, sender: Sender
+    ) -> None:
+        assert conversation.id is not None
+        store.add_message(
+            session,
+            conversation_id=conversation.id,
+            direction=Direction.OUT,
+            sender=sender,
+            text=reply.text,
+            attachments=reply.attachments,
+        )
+
+    # -- agents -------------------------------------------------------------------
+
+    def handle_agent_action(self, action: AgentAction) -> HandlerResult:
+        with Session(self.engine, expire_on_commit=False) as session:
+            escalation = session.get(Escalation, action.escalation_id)
+            if escalation is None:
+                raise ActionRejected(f"case #{action.escalation_id} does not exist")
+            conversation = session.get(Conversation, escalation.conversation_id)
+            assert conversation is not None
+            creator = session.get(Creator, conversation.creator_id)
+            assert creator is not None
+            t = translator(creator.locale)
+            replies, sender = self._apply_agent_action(action, escalation, conversation, t)
+            for reply in replies:
+                self._store_reply(session, conversation, reply, sender)
+            conversation.updated_at = self.clock()
+            session.commit()
+            return HandlerResult(
+                conversation.platform,
+                conversation.chat_id,
+                creator.locale,
+                tuple(replies),
+                (EscalationChanged(action.escalation_id, escalation.status, escalation.assignee),),
+            )
+
+    def _apply_agent_action(
+        self, action: AgentAction, case: Escalation, conversation: Conversation, t: Translator
+    ) -> tuple[list[OutgoingMessage], Sender]:
+        state = ConversationState(conversation.state)
+        if case.status not in store.OPEN_STATUSES:
+            raise ActionRejected(f"case #{case.id} is already {case.status}")
+        now = self.clock()
+        if action.kind is AgentActionKind.TAKE:
+            conversation.state = next_state(state, Event.TAKE)
+            case.status, case.assignee = EscalationStatus.ASSIGNED, action.agent_id
+            case.assigned_at = now
+            return [OutgoingMessage(t.gettext("agent_joined"))], Sender.BOT
+        if action.kind is AgentActionKind.RETURN:
+            conversation.state = next_state(state, Event.RETURN)
+            case.status = EscalationStatus.RETURNED
+            return [OutgoingMessage(t.gettext("back_to_bot"))], Sender.BOT
+        if action.kind is AgentActionKind.RESOLVE:
+            conversation.state = next_state(state, Event.RESOLVE)
+            case.status, case.resolved_at = EscalationStatus.RESOLVED, now
+            case.root_cause, case.resolution = action.root_cause, action.text or None
+            return [OutgoingMessage(t.gettext("resolved", case=case.id))], Sender.BOT
+        if state is not ConversationState.AGENT or case.assignee != action.agent_id:
+            raise ActionRejected("take the case before replying to the creator")
+        return [OutgoingMessage(clean(action.text))], Sender.AGENT

@@ -1,0 +1,187 @@
+"""Keyword-only query functions over the tables; each takes an open session."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from handlers.kb import KbRow, join_variants, split_variants
+from handlers.messages import Attachment
+from handlers.models import (
+    Conversation,
+    Creator,
+    Direction,
+    Escalation,
+    EscalationStatus,
+    KbArticle,
+    Message,
+    Sender,
+    utcnow,
+)
+
+OPEN_STATUSES = (EscalationStatus.OPEN, EscalationStatus.ASSIGNED)
+
+
+def get_or_create_creator(
+    session: Session, *, platform: str, user_id: str, display_name: str, locale: str | None
+) -> Creator:
+    creator = session.exec(
+        select(Creator).where(Creator.platform == platform, Creator.platform_user_id == user_id)
+    ).first()
+    if creator is None:
+        creator = Creator(platform=platform, platform_user_id=user_id, display_name=display_name)
+        if locale:
+            creator.locale = locale
+        session.add(creator)
+        session.flush()
+        return creator
+    if display_name and display_name != creator.display_name:
+        creator.display_name = display_name
+    if locale and not creator.locale_chosen and locale != creator.locale:
+        creator.locale = locale
+    return creator
+
+
+def get_or_create_conversation(
+    session: Session, *, creator: Creator, platform: str, chat_id: str
+) -> Conversation:
+    conversation = session.exec(
+        select(Conversation).where(
+            Conversation.platform == platform, Conversation.chat_id == chat_id
+        )
+    ).first()
+    if conversation is None:
+        assert creator.id is not None
+        conversation = Conversation(creator_id=creator.id, platform=platform, chat_id=chat_id)
+        session.add(conversation)
+        session.flush()
+    return conversation
+
+
+def inbound_exists(session: Session, *, conversation_id: int, platform_message_id: str) -> bool:
+    return (
+        session.exec(
+            select(Message.id).where(
+                Message.conversation_id == conversation_id,
+                Message.direction == Direction.IN,
+                Message.platform_message_id == platform_message_id,
+            )
+        ).first()
+        is not None
+    )
+
+
+def add_message(
+    session: Session,
+    *,
+    conversation_id: int,
+    direction: Direction,
+    sender: Sender,
+    text: str,
+    platform_message_id: str | None = None,
+    attachments: Sequence[Attachment] = (),
+    article_id: str | None = None,
+    created_at: datetime | None = None,
+) -> Message:
+    message = Message(
+        conversation_id=conversation_id,
+        direction=direction,
+        sender=sender,
+        text=text,
+        platform_message_id=platform_message_id,
+        attachments=json.dumps([_attachment_json(a) for a in attachments]),
+        article_id=article_id,
+        created_at=created_at or utcnow(),
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
+def _attachment_json(attachment: Attachment) -> dict[str, object]:
+    return {
+        "kind": attachment.kind,
+        "platform_file_id": attachment.platform_file_id,
+        "file_name": attachment.file_name,
+        "mime_type": attachment.mime_type,
+        "size": attachment.size,
+    }
+
+
+def recent_inbound_texts(session: Session, *, conversation_id: int, limit: int) -> list[str]:
+    texts = session.exec(
+        select(Message.text)
+        .where(Message.conversation_id == conversation_id, Message.direction == Direction.IN)
+        .order_by(col(Message.id).desc())
+        .limit(limit)
+    ).all()
+    return list(reversed(texts))
+
+
+def open_escalation(session: Session, *, conversation_id: int) -> Escalation | None:
+    return session.exec(
+        select(Escalation)
+        .where(
+            Escalation.conversation_id == conversation_id,
+            col(Escalation.status).in_(OPEN_STATUSES),
+        )
+        .order_by(col(Escalation.id).desc())
+    ).first()
+
+
+def list_escalations(
+    session: Session, *, statuses: Iterable[EscalationStatus] | None = None, limit: int = 100
+) -> list[tuple[Escalation, Creator]]:
+    query = (
+        select(Escalation, Creator)
+        .join(Conversation, col(Conversation.id) == Escalation.conversation_id)
+        .join(Creator, col(Creator.id) == Conversation.creator_id)
+        .order_by(col(Escalation.id).desc())
+        .limit(limit)
+    )
+    if statuses is not None:
+        query = query.where(col(Escalation.status).in_(list(statuses)))
+    return [(escalation, creator) for escalation, creator in session.exec(query).all()]
+
+
+def upsert_articles(session: Session, *, rows: Iterable[KbRow]) -> int:
+    """Insert or replace (article, locale) pairs; the caller commits once for the whole file."""
+    count = 0
+    now = utcnow()
+    for row in rows:
+        article = session.exec(
+            select(KbArticle).where(KbArticle.article_id == row.id, KbArticle.locale == row.locale)
+        ).first()
+        if article is None:
+            article = KbArticle(article_id=row.id, locale=row.locale, questions="", answer="")
+            session.add(article)
+        article.category = row.category
+        article.questions = join_variants(row.questions)
+        article.answer = row.answer
+        article.published = True
+        article.updated_at = now
+        count += 1
+    session.flush()
+    return count
+
+
+def published_articles(session: Session) -> list[KbRow]:
+    articles = session.exec(
+        select(KbArticle).where(col(KbArticle.published).is_(True)).order_by(col(KbArticle.id))
+    ).all()
+    return [
+        KbRow(a.article_id, a.locale, a.category, split_variants(a.questions), a.answer)
+        for a in articles
+    ]
+
+
+def kb_version(session: Session) -> tuple[int, datetime | None]:
+    """Changes whenever an article is added or edited: (row count, latest update)."""
+    count, latest = session.exec(
+        select(func.count(col(KbArticle.id)), func.max(KbArticle.updated_at))
+    ).one()
+    return int(count), latest

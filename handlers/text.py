@@ -1,0 +1,42 @@
+"""Text hygiene shared by every handler: cleaning what creators send, folding it for matching."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+MAX_MATCH_CHARS = 2000
+
+_INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+_SPACES = re.compile(r"\s+")
+_NON_WORD = re.compile(r"[^\w]+")
+
+
+def storable(text: str) -> str:
+    """The text as received, except what no database column takes: NUL and lone surrogates
+    (from broken decoders) become U+FFFD."""
+    return _UNSTORABLE.sub("\ufffd", text)
+
+
+def clean(text: str) -> str:
+    """Make untrusted text safe to store and show: NFC, no control or invisible characters.
+
+    Newlines and tabs survive.
+    """
+    text = unicodedata.normalize("NFC", storable(text))
+    text = _INVISIBLE.sub("", text)
+    return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C").strip()
+
+
+def has_words(text: str) -> bool:
+    """True when the text carries at least one letter or digit (not just emoji or punctuation)."""
+    return any(ch.isalnum() for ch in text)
+
+
+def fold(text: str) -> str:
+    """Casefold, strip accents (keeping ñ), turn punctuation and emoji into spaces."""
+    text = unicodedata.normalize("NFC", text[:MAX_MATCH_CHARS]).casefold().replace("ñ", "\0")
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).replace("\0", "ñ")
+    return _SPACES.sub(" ", _NON_WORD.sub(" ", text)).strip()

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from handlers.db import make_engine
+from handlers.kb_source import SHIPPED_KB, KbSource
+from handlers.messages import IncomingMessage, Platform
+from handlers.router import Puente
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_BENCH = REPO.parent / "shared" / "bench"
+
+
+class FakeClock:
+    """An injectable clock: tests move time instead of sleeping."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        self.now += timedelta(**kwargs)
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'puente.db'}")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def puente(engine: Engine, clock: FakeClock) -> Puente:
+    return Puente(engine=engine, kb=KbSource(path=SHIPPED_KB, engine=engine), clock=clock)
+
+
+class Creator:
+    """Sends messages as one creator, with fresh message ids."""
+
+    def __init__(self, puente: Puente, *, locale: str = "es", chat_id: str = "chat-1") -> None:
+        self.puente = puente
+        self.locale = locale
+        self.chat_id = chat_id
+        self.sent = 0
+
+    def message(self, text: str, **overrides: object) -> IncomingMessage:
+        self.sent += 1
+        fields: dict[str, object] = {
+            "platform": Platform.CONSOLE,
+            "chat_id": self.chat_id,
+            "user_id": "user-" + self.chat_id,
+            "message_id": f"m{self.sent}",
+            "text": text,
+            "display_name": "Vale Stream",
+            "locale_hint": self.locale,
+        }
+        fields.update(overrides)
+        return IncomingMessage(**fields)  # type: ignore[arg-type]
+
+    def says(self, text: str, **overrides: object):  # type: ignore[no-untyped-def]
+        return self.puente.handle_message(self.message(text, **overrides))
+
+
+@pytest.fixture
+def creator(puente: Puente) -> Creator:
+    return Creator(puente)

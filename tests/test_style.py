@@ -1,0 +1,29 @@
+"""The house rules that a machine can check: ruff clean, and arrows one way (bot → handlers)."""
+
+import ast
+import subprocess
+import sys
+
+from tests.conftest import REPO
+
+SDKS = ("telegram", "slack_bolt", "slack_sdk", "bot")
+
+
+def test_ruff_is_clean() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "."], cwd=REPO, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_handlers_import_no_chat_sdk_and_nothing_from_bot() -> None:
+    for path in (REPO / "handlers").rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            for name in names:
+                assert name.split(".")[0] not in SDKS, f"{path.name} imports {name}"
