@@ -7,6 +7,7 @@ from handlers.db import make_engine
 from handlers.kb_source import KbSource
 from handlers.matcher import MatchPolicy
 from handlers.router import ConversationPolicy, Puente
+from handlers.semantic import SentenceEncoder, load_encoder
 
 
 def match_policy(settings: Settings) -> MatchPolicy:
@@ -16,12 +17,17 @@ def match_policy(settings: Settings) -> MatchPolicy:
     )
 
 
+def encoder(settings: Settings) -> SentenceEncoder | None:
+    return load_encoder(settings.cache_dir) if settings.semantic else None
+
+
 def build_puente(settings: Settings) -> Puente:
     engine = make_engine(settings.database_url)
     kb = KbSource(
         path=settings.kb_path,
         engine=engine,
         policy=match_policy(settings),
+        encoder=encoder(settings),
         check_every=settings.kb_reload_seconds,
     )
     return Puente(engine=engine, kb=kb, policy=ConversationPolicy(max_misses=settings.max_misses))

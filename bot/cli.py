@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from bot.app import build_puente, match_policy
+from bot.app import build_puente, encoder, match_policy
 from bot.config import Settings
 from handlers import store
 from handlers.db import make_engine
@@ -142,7 +142,8 @@ def _kb_export(args: argparse.Namespace, settings: Settings) -> int:
 
 def _kb_match(args: argparse.Namespace, settings: Settings) -> int:
     path = args.kb or settings.kb_path
-    matcher = Matcher(KnowledgeBase.from_rows(read_kb_file(path)), match_policy(settings))
+    kb = KnowledgeBase.from_rows(read_kb_file(path))
+    matcher = Matcher(kb, match_policy(settings), encoder(settings))
     for raw in sys.stdin.buffer:
         line = raw.decode("utf-8", errors="replace").strip()
         if not line:

@@ -9,6 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from handlers.db import DEFAULT_DATABASE_URL
 from handlers.kb_source import SHIPPED_KB
+from handlers.semantic import default_cache_dir
 
 
 def _env(*names: str) -> AliasChoices:
@@ -22,10 +23,14 @@ class Settings(BaseSettings):
     kb_path: Path = Field(SHIPPED_KB, validation_alias=_env("PUENTE_KB_PATH"))
     default_locale: str = Field("es", validation_alias=_env("PUENTE_DEFAULT_LOCALE"))
     answer_threshold: float = Field(
-        80.0, ge=0, le=100, validation_alias=_env("PUENTE_ANSWER_THRESHOLD")
+        50.0, ge=0, le=100, validation_alias=_env("PUENTE_ANSWER_THRESHOLD")
     )
     clarify_threshold: float = Field(
-        60.0, ge=0, le=100, validation_alias=_env("PUENTE_CLARIFY_THRESHOLD")
+        35.0, ge=0, le=100, validation_alias=_env("PUENTE_CLARIFY_THRESHOLD")
+    )
+    semantic: bool = Field(True, validation_alias=_env("PUENTE_SEMANTIC"))
+    cache_dir: Path = Field(
+        default_factory=default_cache_dir, validation_alias=_env("PUENTE_CACHE_DIR")
     )
     max_misses: int = Field(2, ge=1, validation_alias=_env("PUENTE_MAX_MISSES"))
     kb_reload_seconds: float = Field(2.0, ge=0, validation_alias=_env("PUENTE_KB_RELOAD_SECONDS"))

@@ -18,6 +18,7 @@ from handlers import store
 from handlers.kb import KnowledgeBase
 from handlers.kb_io import KbFormatError, read_kb_file
 from handlers.matcher import Matcher, MatchPolicy
+from handlers.semantic import SentenceEncoder
 
 log = logging.getLogger(__name__)
 
@@ -31,12 +32,14 @@ class KbSource:
         path: Path | None = SHIPPED_KB,
         engine: Engine | None = None,
         policy: MatchPolicy | None = None,
+        encoder: SentenceEncoder | None = None,
         check_every: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.path = path
         self.engine = engine
         self.policy = policy or MatchPolicy()
+        self.encoder = encoder
         self.check_every = check_every
         self._clock = clock
         self._checked_at = float("-inf")
@@ -80,6 +83,6 @@ class KbSource:
         if self.engine is not None:
             with Session(self.engine) as session:
                 kb = kb.merged(store.published_articles(session))
-        self._matcher = Matcher(kb, self.policy)
+        self._matcher = Matcher(kb, self.policy, self.encoder)
         self._version = version
         log.info("KB loaded: %d articles", len(kb))

@@ -1,14 +1,37 @@
-"""Fuzzy KB matching with rapidfuzz and the answer / clarify / escalate decision."""
+"""KB matching: normalised tokens, an idf-weighted inverted index, rapidfuzz for typos, and
+optionally a sentence encoder for paraphrases that share no word with the KB.
+
+Each question variant becomes a set of normalised tokens. A message is scored against the
+best-prefiltered variants by how much of the variant it covers and how much of the message the
+variant explains (both idf-weighted), so one shared common word is never a confident match.
+Long messages are scored by their best sentence or window, which keeps a threshold meaning the
+same for a 3-word and a 60-word message. With an encoder, the final score blends that lexical
+score with the best cosine similarity to the article's questions; a clear lexical win skips the
+encoder altogether.
+"""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
+import numpy as np
 from rapidfuzz import fuzz, process
 
 from handlers.kb import KnowledgeBase
-from handlers.text import fold
+from handlers.normalize import CONCEPT_PREFIX, Normalizer, normalizer
+from handlers.semantic import SemanticIndex, SentenceEncoder
+
+PREFILTER = 40
+WINDOW = 8
+MIN_FUZZY_LEN = 4
+FUZZY_CUTOFF = 84.0
+UNRELATED_COSINE = 0.3
+SAME_MEANING_COSINE = 0.9
+SEMANTIC_CHARS = 300
 
 
 class Action(StrEnum):
@@ -19,9 +42,16 @@ class Action(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class MatchPolicy:
-    answer_threshold: float = 80.0
-    clarify_threshold: float = 60.0
+    """Scores are 0..100. Answer when the best article reaches ``answer_threshold`` and leads the
+    next by ``margin``; offer up to ``max_suggestions`` articles above ``clarify_threshold``."""
+
+    answer_threshold: float = 50.0
+    clarify_threshold: float = 35.0
+    margin: float = 4.0
     max_suggestions: int = 3
+    lexical_weight: float = 0.5
+    sure_score: float = 80.0
+    sure_margin: float = 20.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,45 +70,194 @@ class MatchResult:
         }
 
 
-def _score(query: str, choice: str, *, score_cutoff: float | None = None) -> float:
-    """Token-set similarity tempered by word order, so one shared word isn't a perfect match."""
-    return 0.5 * fuzz.token_set_ratio(query, choice) + 0.5 * fuzz.token_sort_ratio(query, choice)
+class LexicalIndex:
+    """Variants of every article in every locale, indexed by normalised token."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.owners: list[str] = []
+        self.texts: list[str] = []
+        self.variants: list[frozenset[str]] = []
+        for article in kb.articles.values():
+            for locale, questions in article.questions.items():
+                norm = normalizer(locale)
+                for question in questions:
+                    tokens = frozenset(norm.tokens(question))
+                    if tokens:
+                        self.owners.append(article.id)
+                        self.texts.append(question)
+                        self.variants.append(tokens)
+        token_ids: dict[str, int] = {}
+        flat = [token_ids.setdefault(t, len(token_ids)) for tokens in self.variants for t in tokens]
+        tokens_of = np.asarray(flat, dtype=np.int64)
+        variant_of = np.repeat(
+            np.arange(len(self.variants), dtype=np.int64), [len(v) for v in self.variants]
+        )
+        article_ids: dict[str, int] = {}
+        owner_of = np.asarray(
+            [article_ids.setdefault(o, len(article_ids)) for o in self.owners], dtype=np.int64
+        )
+        pairs = np.sort(tokens_of * max(len(article_ids), 1) + owner_of[variant_of])
+        pairs = pairs[np.concatenate(([True], pairs[1:] != pairs[:-1]))]
+        document_frequency = np.bincount(
+            pairs // max(len(article_ids), 1), minlength=len(token_ids)
+        )
+        total = max(len(kb), 1)
+        idf = np.log1p(total / np.maximum(document_frequency, 1))
+        names = list(token_ids)
+        self.idf = dict(zip(names, idf.tolist(), strict=True))
+        self.unknown_idf = math.log(1 + total)
+        order = np.argsort(tokens_of, kind="stable")
+        bounds = np.searchsorted(tokens_of[order], np.arange(len(names) + 1))
+        sorted_variants = variant_of[order].astype(np.int32)
+        self.postings = {
+            name: sorted_variants[bounds[n] : bounds[n + 1]] for n, name in enumerate(names)
+        }
+        self.vocabulary = [t for t in names if not t.startswith(CONCEPT_PREFIX)]
+        self.weight_sums = np.bincount(
+            variant_of, weights=idf[tokens_of], minlength=len(self.variants)
+        ).tolist()
+        self.resolve = lru_cache(maxsize=20_000)(self._resolve)
+
+    def _resolve(self, token: str) -> tuple[str, float] | None:
+        """The vocabulary token this one stands for, with a similarity in 0..1 (typo tolerance)."""
+        if token in self.idf:
+            return token, 1.0
+        if len(token) < MIN_FUZZY_LEN or token.startswith(CONCEPT_PREFIX):
+            return None
+        found = process.extractOne(
+            token, self.vocabulary, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF
+        )
+        return (found[0], found[1] / 100) if found else None
+
+    def candidates(self, resolved: dict[str, tuple[str, float]]) -> np.ndarray:
+        """Indexes of the variants sharing the most idf weight with the message."""
+        scores = np.zeros(len(self.variants), dtype=np.float32)
+        for vocab_token, similarity in resolved.values():
+            scores[self.postings[vocab_token]] += self.idf[vocab_token] * similarity
+        hits = np.flatnonzero(scores)
+        if len(hits) > PREFILTER:
+            hits = hits[np.argpartition(scores[hits], -PREFILTER)[-PREFILTER:]]
+        return hits
 
 
 class Matcher:
-    """Scores a message against every question variant of every article."""
+    """Answers, clarifies or escalates a message against one knowledge base."""
 
-    def __init__(self, kb: KnowledgeBase, policy: MatchPolicy | None = None) -> None:
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        policy: MatchPolicy | None = None,
+        encoder: SentenceEncoder | None = None,
+    ) -> None:
         self.kb = kb
         self.policy = policy or MatchPolicy()
-        self._choices: list[str] = []
-        self._owners: list[str] = []
-        for article in kb.articles.values():
-            for variants in article.questions.values():
-                for variant in variants:
-                    self._choices.append(fold(variant))
-                    self._owners.append(article.id)
+        self.index = LexicalIndex(kb)
+        self.semantic = (
+            SemanticIndex(self.index.owners, self.index.texts, encoder) if encoder else None
+        )
 
     def match(self, text: str, locale: str = "es") -> MatchResult:
-        query = fold(text)
-        if not query or not self._choices:
-            return MatchResult(Action.ESCALATE, None, 0.0)
+        return self._decide(self.rank(text, locale))
+
+    def rank(self, text: str, locale: str = "es") -> list[tuple[str, float]]:
+        """Articles by score (0..100), best first."""
+        norm = normalizer(locale)
+        windows = self._windows(norm, text)
+        if not windows[0]:
+            return []
+        lexical = self._lexical(windows)
+        if self.semantic is None or self._sure(lexical):
+            return lexical
+        return self._blend(self._focus(norm, text), dict(lexical))
+
+    def _focus(self, norm: Normalizer, text: str) -> str:
+        """What the encoder reads of a long message: its sentences richest in KB words."""
+        if len(text) <= SEMANTIC_CHARS:
+            return text
+        sentences = norm.sentences(text)
+        weights = [self._known_weight(norm.tokens(sentence)) for sentence in sentences]
+        chosen: set[int] = set()
+        length = 0
+        for n in sorted(range(len(sentences)), key=lambda i: weights[i], reverse=True):
+            if chosen and length + len(sentences[n]) > SEMANTIC_CHARS:
+                break
+            chosen.add(n)
+            length += len(sentences[n])
+        return " ".join(sentences[n] for n in sorted(chosen))[: SEMANTIC_CHARS * 2]
+
+    def _known_weight(self, tokens: Sequence[str]) -> float:
+        hits = (self.index.resolve(t) for t in set(tokens))
+        return sum(self.index.idf[hit[0]] * hit[1] for hit in hits if hit)
+
+    def _sure(self, ranked: list[tuple[str, float]]) -> bool:
+        if not ranked:
+            return False
+        runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
+        top = ranked[0][1]
+        return top >= self.policy.sure_score and top - runner_up >= self.policy.sure_margin
+
+    def _blend(self, text: str, lexical: dict[str, float]) -> list[tuple[str, float]]:
+        assert self.semantic is not None
+        weight = self.policy.lexical_weight
+        cosines = self.semantic.similarities(text, also=list(lexical))
+        span = SAME_MEANING_COSINE - UNRELATED_COSINE
+        blended = {
+            article: weight * lexical.get(article, 0.0)
+            + (1 - weight) * 100.0 * min(1.0, max(0.0, (cosine - UNRELATED_COSINE) / span))
+            for article, cosine in cosines.items()
+        }
+        return sorted(blended.items(), key=lambda item: item[1], reverse=True)
+
+    def _lexical(self, windows: list[list[str]]) -> list[tuple[str, float]]:
+        every = {t for window in windows for t in window}
+        resolved = {t: r for t in every if (r := self.index.resolve(t)) is not None}
+        if not resolved:
+            return []
         best: dict[str, float] = {}
-        hits = process.extract(
-            query, self._choices, scorer=_score, limit=len(self._choices), score_cutoff=40
-        )
-        for _choice, score, index in hits:
-            owner = self._owners[index]
-            best[owner] = max(best.get(owner, 0.0), score)
-        ranked = sorted(best.items(), key=lambda item: item[1], reverse=True)
-        return self._decide(ranked)
+        for variant in self.index.candidates(resolved):
+            owner = self.index.owners[variant]
+            score = max(self._score(window, resolved, int(variant)) for window in windows)
+            if score > best.get(owner, 0.0):
+                best[owner] = score
+        return sorted(best.items(), key=lambda item: item[1], reverse=True)
+
+    def _windows(self, norm: Normalizer, text: str) -> list[list[str]]:
+        """The whole message, and for long ones each sentence and each window of tokens."""
+        whole = norm.tokens(text)
+        if len(whole) <= WINDOW:
+            return [whole]
+        windows = [whole]
+        windows.extend(t for s in norm.sentences(text) if (t := norm.tokens(s)))
+        step = WINDOW // 2
+        windows.extend(whole[i : i + WINDOW] for i in range(0, len(whole) - step, step))
+        return windows
+
+    def _score(
+        self, window: Sequence[str], resolved: dict[str, tuple[str, float]], variant: int
+    ) -> float:
+        tokens = self.index.variants[variant]
+        idf = self.index.idf
+        found: dict[str, float] = {}
+        message_weight = explained = 0.0
+        for token in set(window):
+            hit = resolved.get(token)
+            weight = idf[hit[0]] if hit else self.index.unknown_idf
+            message_weight += weight
+            if hit and hit[0] in tokens:
+                explained += weight * hit[1]
+                found[hit[0]] = max(found.get(hit[0], 0.0), hit[1])
+        if not found:
+            return 0.0
+        covered = sum(idf[t] * s for t, s in found.items()) / self.index.weight_sums[variant]
+        return 100.0 * math.sqrt(covered * (explained / message_weight))
 
     def _decide(self, ranked: list[tuple[str, float]]) -> MatchResult:
         if not ranked:
             return MatchResult(Action.ESCALATE, None, 0.0)
-        top_id, top_score = ranked[0]
         policy = self.policy
-        if top_score >= policy.answer_threshold:
+        top_id, top_score = ranked[0]
+        runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
+        if top_score >= policy.answer_threshold and top_score - runner_up >= policy.margin:
             return MatchResult(Action.ANSWER, top_id, top_score)
         suggestions = tuple(
             article_id

@@ -10,7 +10,23 @@ MAX_MATCH_CHARS = 2000
 _INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 _UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
 _SPACES = re.compile(r"\s+")
-_NON_WORD = re.compile(r"[^\w]+")
+_WORD = re.compile(r"[^\W_]+")
+
+
+def _accent_table() -> dict[int, str]:
+    """Latin letters with diacritics → their base letter; ñ keeps its tilde (año ≠ ano)."""
+    table: dict[int, str] = {}
+    for code in (*range(0xC0, 0x250), *range(0x1E00, 0x1F00)):
+        char = chr(code)
+        base = "".join(
+            c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c)
+        )
+        if base and base != char and char not in "ñÑ":
+            table[code] = base
+    return table
+
+
+_STRIP_ACCENTS = _accent_table()
 
 
 def storable(text: str) -> str:
@@ -36,7 +52,12 @@ def has_words(text: str) -> bool:
 
 def fold(text: str) -> str:
     """Casefold, strip accents (keeping ñ), turn punctuation and emoji into spaces."""
-    text = unicodedata.normalize("NFC", text[:MAX_MATCH_CHARS]).casefold().replace("ñ", "\0")
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).replace("\0", "ñ")
-    return _SPACES.sub(" ", _NON_WORD.sub(" ", text)).strip()
+    return " ".join(fold_words(text))
+
+
+def fold_words(text: str) -> list[str]:
+    """The words of :func:`fold`, without joining them again."""
+    text = text[:MAX_MATCH_CHARS].casefold()
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text).translate(_STRIP_ACCENTS)
+    return _WORD.findall(text)

