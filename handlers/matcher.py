@@ -157,7 +157,7 @@ class Matcher:
         )
 
     def match(self, text: str, locale: str = "es") -> MatchResult:
-        return self._decide(self.rank(text, locale))
+        return self.decide(self.rank(text, locale))
 
     def rank(self, text: str, locale: str = "es") -> list[tuple[str, float]]:
         """Articles by score (0..100), best first."""
@@ -251,7 +251,8 @@ class Matcher:
         covered = sum(idf[t] * s for t, s in found.items()) / self.index.weight_sums[variant]
         return 100.0 * math.sqrt(covered * (explained / message_weight))
 
-    def _decide(self, ranked: list[tuple[str, float]]) -> MatchResult:
+    def decide(self, ranked: list[tuple[str, float]]) -> MatchResult:
+        """Apply the policy to a ranking from :meth:`rank`."""
         if not ranked:
             return MatchResult(Action.ESCALATE, None, 0.0)
         policy = self.policy

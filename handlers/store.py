@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
 
 from handlers.kb import KbRow, join_variants, split_variants
@@ -25,13 +25,24 @@ from handlers.models import (
 
 OPEN_STATUSES = (EscalationStatus.OPEN, EscalationStatus.ASSIGNED)
 
+# Built once: these run for every message, and building the expression costs more than the query.
+_CREATOR = select(Creator).where(
+    Creator.platform == bindparam("platform"), Creator.platform_user_id == bindparam("user_id")
+)
+_CONVERSATION = select(Conversation).where(
+    Conversation.platform == bindparam("platform"), Conversation.chat_id == bindparam("chat_id")
+)
+_INBOUND = select(Message.id).where(
+    Message.conversation_id == bindparam("conversation_id"),
+    Message.direction == Direction.IN,
+    Message.platform_message_id == bindparam("platform_message_id"),
+)
+
 
 def get_or_create_creator(
     session: Session, *, platform: str, user_id: str, display_name: str, locale: str | None
 ) -> Creator:
-    creator = session.exec(
-        select(Creator).where(Creator.platform == platform, Creator.platform_user_id == user_id)
-    ).first()
+    creator = session.exec(_CREATOR, params={"platform": platform, "user_id": user_id}).first()
     if creator is None:
         creator = Creator(platform=platform, platform_user_id=user_id, display_name=display_name)
         if locale:
@@ -50,9 +61,7 @@ def get_or_create_conversation(
     session: Session, *, creator: Creator, platform: str, chat_id: str
 ) -> Conversation:
     conversation = session.exec(
-        select(Conversation).where(
-            Conversation.platform == platform, Conversation.chat_id == chat_id
-        )
+        _CONVERSATION, params={"platform": platform, "chat_id": chat_id}
     ).first()
     if conversation is None:
         assert creator.id is not None
@@ -63,16 +72,8 @@ def get_or_create_conversation(
 
 
 def inbound_exists(session: Session, *, conversation_id: int, platform_message_id: str) -> bool:
-    return (
-        session.exec(
-            select(Message.id).where(
-                Message.conversation_id == conversation_id,
-                Message.direction == Direction.IN,
-                Message.platform_message_id == platform_message_id,
-            )
-        ).first()
-        is not None
-    )
+    params = {"conversation_id": conversation_id, "platform_message_id": platform_message_id}
+    return session.exec(_INBOUND, params=params).first() is not None
 
 
 def add_message(
@@ -98,7 +99,6 @@ def add_message(
         created_at=created_at or utcnow(),
     )
     session.add(message)
-    session.flush()
     return message
 
 
