@@ -10,6 +10,7 @@ from functools import cache
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
+from babel.core import get_global
 from babel.dates import format_datetime as _format_datetime
 from babel.dates import format_timedelta as _format_timedelta
 from babel.numbers import format_decimal
@@ -19,6 +20,17 @@ SUPPORTED_LOCALES: tuple[str, ...] = ("es", "en")
 DEFAULT_LOCALE = "es"
 DOMAIN = "messages"
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+# Countries of the community that span several zones: where most people live.
+PRIMARY_ZONES = {
+    "MX": "America/Mexico_City",
+    "US": "America/New_York",
+    "ES": "Europe/Madrid",
+    "CL": "America/Santiago",
+    "AR": "America/Argentina/Buenos_Aires",
+    "EC": "America/Guayaquil",
+    "BR": "America/Sao_Paulo",
+    "CA": "America/Toronto",
+}
 
 
 def N_(message: str) -> str:
@@ -35,6 +47,20 @@ def negotiate(hint: object) -> str:
     except (ValueError, TypeError, UnknownLocaleError):
         return DEFAULT_LOCALE
     return language if language in SUPPORTED_LOCALES else DEFAULT_LOCALE
+
+
+def timezone_for(hint: object) -> str | None:
+    """The main time zone of a locale hint's country (``es-MX`` → America/Mexico_City)."""
+    if not hint or not isinstance(hint, str):
+        return None
+    try:
+        territory = Locale.parse(hint.strip().replace("-", "_")).territory
+    except (ValueError, TypeError, UnknownLocaleError):
+        return None
+    if territory in PRIMARY_ZONES:
+        return PRIMARY_ZONES[territory]
+    zones = get_global("territory_zones").get(territory or "", ())
+    return zones[0] if len(zones) == 1 else None
 
 
 class Translator:

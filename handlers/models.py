@@ -52,6 +52,7 @@ class Creator(SQLModel, table=True):
     display_name: str = ""
     locale: str = "es"
     locale_chosen: bool = False
+    timezone: str | None = None
     is_vip: bool = False
     created_at: datetime = Field(default_factory=utcnow)
 
@@ -65,12 +66,17 @@ class Conversation(SQLModel, table=True):
     chat_id: str
     state: ConversationState = ConversationState.BOT
     misses: int = 0
+    flood_warned_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
 
 class Message(SQLModel, table=True):
-    """Every message in both directions; inbound ones are unique per platform id (dedup)."""
+    """Every message in both directions; inbound ones are unique per platform id (dedup).
+
+    Outbound rows are also the outbox: stored before they are sent, ``delivered_at`` set once
+    the platform accepted them, retried until then (``attempts``, ``next_attempt_at``).
+    """
 
     __table_args__ = (UniqueConstraint("conversation_id", "direction", "platform_message_id"),)
 
@@ -81,9 +87,14 @@ class Message(SQLModel, table=True):
     platform_message_id: str | None = None
     text: str = Field(default="", sa_column=Column(Text, nullable=False))
     attachments: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    suggestions: str = Field(default="[]", sa_column=Column(Text, nullable=False))
     article_id: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
-    delivered_at: datetime | None = None
+    delivered_at: datetime | None = Field(default=None, index=True)
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    failed_at: datetime | None = None
+    error: str | None = None
 
 
 class Escalation(SQLModel, table=True):
@@ -99,6 +110,7 @@ class Escalation(SQLModel, table=True):
     resolution: str | None = None
     satisfaction: int | None = None
     created_at: datetime = Field(default_factory=utcnow)
+    due_at: datetime | None = None
     assigned_at: datetime | None = None
     resolved_at: datetime | None = None
 
@@ -116,3 +128,18 @@ class KbArticle(SQLModel, table=True):
     answer: str = Field(sa_column=Column(Text, nullable=False))
     published: bool = True
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class InboundUpdate(SQLModel, table=True):
+    """A platform's raw update, stored before it is acknowledged; unique per platform id."""
+
+    __table_args__ = (UniqueConstraint("platform", "update_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str
+    update_key: str
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    received_at: datetime = Field(default_factory=utcnow)
+    processed_at: datetime | None = Field(default=None, index=True)
+    attempts: int = 0
+    error: str | None = None

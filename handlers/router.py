@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy.engine import Engine
@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from handlers import store
 from handlers.conversation import Event, bot_answers, next_state
-from handlers.i18n import SUPPORTED_LOCALES, Translator, negotiate, translator
+from handlers.i18n import SUPPORTED_LOCALES, Translator, negotiate, timezone_for, translator
 from handlers.intents import Intent, command, detect
 from handlers.kb import Article
 from handlers.kb_source import KbSource
@@ -25,6 +25,7 @@ from handlers.models import (
     Direction,
     Escalation,
     EscalationStatus,
+    Message,
     Sender,
     as_utc,
     utcnow,
@@ -33,6 +34,8 @@ from handlers.text import clean, has_words, storable
 
 HUMAN_PAYLOAD = "/agente"
 ARTICLE_PAYLOAD = "kb:"
+SURVEY_PAYLOAD = "csat:"
+LANGUAGE_BUTTONS = (Suggestion("Español", "/idioma es"), Suggestion("English", "/idioma en"))
 SUMMARY_MESSAGES = 5
 SUMMARY_CHARS = 500
 
@@ -66,6 +69,7 @@ class HandlerResult:
     replies: tuple[OutgoingMessage, ...] = ()
     effects: tuple[Effect, ...] = ()
     duplicate: bool = False
+    outbox_ids: tuple[int, ...] = ()
 
 
 class AgentActionKind(StrEnum):
@@ -91,6 +95,19 @@ class ActionRejected(ValueError):
 @dataclass(frozen=True, slots=True)
 class ConversationPolicy:
     max_misses: int = 2
+    flood_messages: int = 10
+    flood_seconds: float = 10.0
+    response_minutes: tuple[tuple[str, int], ...] = (
+        ("P1", 15),
+        ("P2", 60),
+        ("P3", 8 * 60),
+        ("P4", 24 * 60),
+    )
+
+    def due(self, priority: str, opened: datetime) -> datetime:
+        """By when a person should first answer a case of this priority."""
+        minutes = dict(self.response_minutes).get(priority, 24 * 60)
+        return opened + timedelta(minutes=minutes)
 
 
 @dataclass
@@ -136,6 +153,7 @@ class Puente:
                 user_id=message.user_id,
                 display_name=clean(message.display_name)[:200],
                 locale=negotiate(message.locale_hint) if message.locale_hint else None,
+                timezone=timezone_for(message.locale_hint),
             )
             conversation = store.get_or_create_conversation(
                 session, creator=creator, platform=message.platform.value, chat_id=message.chat_id
@@ -160,9 +178,11 @@ class Puente:
             session.commit()
 
             turn = _Turn(session, creator, conversation, translator(creator.locale), text, message)
-            self._respond(turn)
-            for reply in turn.replies:
-                self._store_reply(session, conversation, reply, Sender.BOT)
+            if self._flooding(turn):
+                self._warn_once(turn)
+            else:
+                self._respond(turn)
+            outbox = [self._store_reply(session, conversation, r, Sender.BOT) for r in turn.replies]
             conversation.updated_at = self.clock()
             session.commit()
             return HandlerResult(
@@ -171,7 +191,25 @@ class Puente:
                 creator.locale,
                 tuple(turn.replies),
                 tuple(turn.effects),
+                outbox_ids=tuple(m.id for m in outbox if m.id is not None),
             )
+
+    def _flooding(self, turn: _Turn) -> bool:
+        """More than ``flood_messages`` in ``flood_seconds``: stored, but not answered."""
+        assert turn.conversation.id is not None
+        since = self.clock() - timedelta(seconds=self.policy.flood_seconds)
+        recent = store.count_inbound_since(
+            turn.session, conversation_id=turn.conversation.id, since=since
+        )
+        return recent > self.policy.flood_messages
+
+    def _warn_once(self, turn: _Turn) -> None:
+        now = self.clock()
+        warned = turn.conversation.flood_warned_at
+        window = timedelta(seconds=self.policy.flood_seconds)
+        if warned is None or now - as_utc(warned) > window:
+            turn.conversation.flood_warned_at = now
+            turn.say(turn.t.gettext("flood_warning"))
 
     def _respond(self, turn: _Turn) -> None:
         intent = detect(turn.text)
@@ -185,7 +223,11 @@ class Puente:
         if state is ConversationState.RESOLVED:
             turn.conversation.state = next_state(state, Event.REOPEN)
         if intent is Intent.START:
-            return turn.say(turn.t.gettext("welcome"), self._human_button(turn.t))
+            return turn.say(
+                turn.t.gettext("welcome"), (*LANGUAGE_BUTTONS, *self._human_button(turn.t))
+            )
+        if turn.text.startswith(SURVEY_PAYLOAD):
+            return self._record_satisfaction(turn)
         if intent is Intent.HELP:
             return turn.say(turn.t.gettext("help"))
         if intent is Intent.HUMAN_REQUEST:
@@ -246,6 +288,7 @@ class Puente:
             reason=reason,
             summary="\n".join(clean(t)[:SUMMARY_CHARS] for t in recent),
             created_at=self.clock(),
+            due_at=self.policy.due("P3", self.clock()),
         )
         turn.session.add(escalation)
         turn.session.flush()
@@ -265,6 +308,8 @@ class Puente:
         case = store.open_escalation(turn.session, conversation_id=turn.conversation.id)
         if case is None:
             return
+        if turn.message.attachments:
+            return turn.say(turn.t.gettext("attachment_added_to_case", case=case.id))
         waited = (self.clock() - as_utc(case.created_at)).total_seconds()
         turn.say(turn.t.gettext("still_waiting", case=case.id, waited=turn.t.timedelta(waited)))
 
@@ -273,10 +318,18 @@ class Puente:
         case = store.open_escalation(turn.session, conversation_id=turn.conversation.id)
         if case is None:
             return turn.say(turn.t.gettext("status_none"))
-        opened = turn.t.datetime(as_utc(case.created_at))
+        zone = turn.creator.timezone
+        opened = turn.t.datetime(as_utc(case.created_at), zone)
         if case.status == EscalationStatus.ASSIGNED:
             return turn.say(turn.t.gettext("status_assigned", case=case.id, opened=opened))
-        turn.say(turn.t.gettext("status_open", case=case.id, opened=opened))
+        due = as_utc(case.due_at or self.policy.due(case.priority, as_utc(case.created_at)))
+        if due <= self.clock():
+            return turn.say(turn.t.gettext("status_late", case=case.id, opened=opened))
+        turn.say(
+            turn.t.gettext(
+                "status_open", case=case.id, opened=opened, due=turn.t.datetime(due, zone)
+            )
+        )
 
     def _change_language(self, turn: _Turn) -> None:
         found = command(turn.text)
@@ -286,10 +339,17 @@ class Puente:
             turn.creator.locale_chosen = True
             turn.t = translator(wanted)
             return turn.say(turn.t.gettext("language_set"))
-        turn.say(
-            turn.t.gettext("language_pick"),
-            (Suggestion("Español", "/idioma es"), Suggestion("English", "/idioma en")),
-        )
+        turn.say(turn.t.gettext("language_pick"), LANGUAGE_BUTTONS)
+
+    def _record_satisfaction(self, turn: _Turn) -> None:
+        """``csat:<case>:<1-5>`` from the survey buttons; only for this conversation's cases."""
+        _, case_id, score = [*turn.text.split(":"), "", ""][:3]
+        case = turn.session.get(Escalation, int(case_id)) if case_id.isdigit() else None
+        valid = score.isdigit() and 1 <= int(score) <= 5
+        if case is None or case.conversation_id != turn.conversation.id or not valid:
+            return turn.say(turn.t.gettext("no_words"))
+        case.satisfaction = int(score)
+        turn.say(turn.t.gettext("survey_thanks"))
 
     @staticmethod
     def _article_buttons(articles: list[Article], locale: str) -> tuple[Suggestion, ...]:
@@ -299,19 +359,36 @@ class Puente:
     def _human_button(t: Translator) -> tuple[Suggestion, ...]:
         return (Suggestion(t.gettext("talk_to_agent"), HUMAN_PAYLOAD),)
 
-    @staticmethod
     def _store_reply(
-        session: Session, conversation: Conversation, reply: OutgoingMessage, sender: Sender
-    ) -> None:
+        self, session: Session, conversation: Conversation, reply: OutgoingMessage, sender: Sender
+    ) -> Message:
         assert conversation.id is not None
-        store.add_message(
+        message = store.add_message(
             session,
             conversation_id=conversation.id,
             direction=Direction.OUT,
             sender=sender,
             text=reply.text,
             attachments=reply.attachments,
+            suggestions=reply.suggestions,
+            created_at=self.clock(),
         )
+        session.flush()
+        return message
+
+    def mark_delivered(
+        self, message_ids: Sequence[int], platform_message_id: str | None = None
+    ) -> None:
+        """The adapter delivered these outbound messages (the console, as it prints them)."""
+        with Session(self.engine) as session:
+            for message_id in message_ids:
+                store.mark_delivered(
+                    session,
+                    message_id=message_id,
+                    when=self.clock(),
+                    platform_message_id=platform_message_id,
+                )
+            session.commit()
 
     # -- agents -------------------------------------------------------------------
 
@@ -358,7 +435,13 @@ class Puente:
             conversation.state = next_state(state, Event.RESOLVE)
             case.status, case.resolved_at = EscalationStatus.RESOLVED, now
             case.root_cause, case.resolution = action.root_cause, action.text or None
-            return [OutgoingMessage(t.gettext("resolved", case=case.id))], Sender.BOT
+            survey = tuple(
+                Suggestion(str(n), f"{SURVEY_PAYLOAD}{case.id}:{n}") for n in range(1, 6)
+            )
+            return [
+                OutgoingMessage(t.gettext("resolved", case=case.id)),
+                OutgoingMessage(t.gettext("survey_question"), survey),
+            ], Sender.BOT
         if state is not ConversationState.AGENT or case.assignee != action.agent_id:
             raise ActionRejected("take the case before replying to the creator")
         return [OutgoingMessage(clean(action.text))], Sender.AGENT

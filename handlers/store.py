@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
 
 from handlers.kb import KbRow, join_variants, split_variants
-from handlers.messages import Attachment
+from handlers.messages import Attachment, Suggestion
 from handlers.models import (
     Conversation,
     Creator,
@@ -40,13 +40,20 @@ _INBOUND = select(Message.id).where(
 
 
 def get_or_create_creator(
-    session: Session, *, platform: str, user_id: str, display_name: str, locale: str | None
+    session: Session,
+    *,
+    platform: str,
+    user_id: str,
+    display_name: str,
+    locale: str | None,
+    timezone: str | None = None,
 ) -> Creator:
     creator = session.exec(_CREATOR, params={"platform": platform, "user_id": user_id}).first()
     if creator is None:
         creator = Creator(platform=platform, platform_user_id=user_id, display_name=display_name)
         if locale:
             creator.locale = locale
+        creator.timezone = timezone
         session.add(creator)
         session.flush()
         return creator
@@ -54,6 +61,8 @@ def get_or_create_creator(
         creator.display_name = display_name
     if locale and not creator.locale_chosen and locale != creator.locale:
         creator.locale = locale
+    if timezone and not creator.timezone:
+        creator.timezone = timezone
     return creator
 
 
@@ -85,6 +94,7 @@ def add_message(
     text: str,
     platform_message_id: str | None = None,
     attachments: Sequence[Attachment] = (),
+    suggestions: Sequence[Suggestion] = (),
     article_id: str | None = None,
     created_at: datetime | None = None,
 ) -> Message:
@@ -95,6 +105,7 @@ def add_message(
         text=text,
         platform_message_id=platform_message_id,
         attachments=json.dumps([_attachment_json(a) for a in attachments]),
+        suggestions=json.dumps([{"label": s.label, "payload": s.payload} for s in suggestions]),
         article_id=article_id,
         created_at=created_at or utcnow(),
     )
@@ -110,6 +121,18 @@ def _attachment_json(attachment: Attachment) -> dict[str, object]:
         "mime_type": attachment.mime_type,
         "size": attachment.size,
     }
+
+
+_INBOUND_SINCE = select(func.count(col(Message.id))).where(
+    Message.conversation_id == bindparam("conversation_id"),
+    Message.direction == Direction.IN,
+    Message.created_at >= bindparam("since"),
+)
+
+
+def count_inbound_since(session: Session, *, conversation_id: int, since: datetime) -> int:
+    params = {"conversation_id": conversation_id, "since": since}
+    return int(session.exec(_INBOUND_SINCE, params=params).one())
 
 
 def recent_inbound_texts(session: Session, *, conversation_id: int, limit: int) -> list[str]:
@@ -185,3 +208,13 @@ def kb_version(session: Session) -> tuple[int, datetime | None]:
         select(func.count(col(KbArticle.id)), func.max(KbArticle.updated_at))
     ).one()
     return int(count), latest
+
+
+def mark_delivered(
+    session: Session, *, message_id: int, when: datetime, platform_message_id: str | None = None
+) -> None:
+    message = session.get(Message, message_id)
+    if message is not None:
+        message.delivered_at = when
+        message.platform_message_id = platform_message_id or message.platform_message_id
+        message.error = None

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import string
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -73,12 +74,19 @@ def test_compiled_catalog_is_fresh(lang: str) -> None:
     assert compiled == source, f"{lang}: messages.mo is stale; run pybabel compile"
 
 
-def test_placeholders_survive_translation() -> None:
-    for lang in SUPPORTED_LOCALES:
-        for message in catalog(lang):
-            if message.id:
-                rendered = translator(lang).gettext(message.id, case=7, opened="X", waited="Y")
-                assert "{" not in rendered, (lang, message.id)
+def placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def test_placeholders_match_across_locales_and_render() -> None:
+    spanish = {m.id: m.string for m in catalog("es") if m.id}
+    english = {m.id: m.string for m in catalog("en") if m.id}
+    for msgid, text in spanish.items():
+        names = placeholders(text)
+        assert names == placeholders(english[msgid]), msgid
+        for lang in SUPPORTED_LOCALES:
+            rendered = translator(lang).gettext(msgid, **dict.fromkeys(names, "X"))
+            assert "{" not in rendered, (lang, msgid)
 
 
 def test_spanish_and_english_differ_and_are_loaded() -> None:

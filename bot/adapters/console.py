@@ -56,6 +56,7 @@ class ConsoleChat:
         for reply in result.replies:
             self._render(reply)
         self.stdout.flush()
+        self.puente.mark_delivered(result.outbox_ids)
         return result
 
     def to_incoming(self, line: str) -> IncomingMessage:
