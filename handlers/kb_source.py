@@ -70,6 +70,11 @@ class KbSource:
 
     def _reload(self, version: tuple[object, ...]) -> None:
         rows = []
+        if self.path is not None and not self.path.exists():
+            log.warning("KB file %s is missing; keeping the KB already loaded", self.path)
+            if self._matcher is not None:
+                self._version = version
+                return
         if self.path is not None and self.path.exists():
             try:
                 rows = read_kb_file(self.path)

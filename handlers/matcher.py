@@ -86,6 +86,10 @@ class LexicalIndex:
                         self.owners.append(article.id)
                         self.texts.append(question)
                         self.variants.append(tokens)
+        self._build_postings(max(len(kb), 1))
+        self.resolve = lru_cache(maxsize=20_000)(self._resolve)
+
+    def _build_postings(self, total: int) -> None:
         token_ids: dict[str, int] = {}
         flat = [token_ids.setdefault(t, len(token_ids)) for tokens in self.variants for t in tokens]
         tokens_of = np.asarray(flat, dtype=np.int64)
@@ -96,12 +100,11 @@ class LexicalIndex:
         owner_of = np.asarray(
             [article_ids.setdefault(o, len(article_ids)) for o in self.owners], dtype=np.int64
         )
-        pairs = np.sort(tokens_of * max(len(article_ids), 1) + owner_of[variant_of])
-        pairs = pairs[np.concatenate(([True], pairs[1:] != pairs[:-1]))]
-        document_frequency = np.bincount(
-            pairs // max(len(article_ids), 1), minlength=len(token_ids)
-        )
-        total = max(len(kb), 1)
+        articles = max(len(article_ids), 1)
+        pairs = np.sort(tokens_of * articles + owner_of[variant_of])
+        first = np.ones(len(pairs), dtype=bool)
+        first[1:] = pairs[1:] != pairs[:-1]
+        document_frequency = np.bincount(pairs[first] // articles, minlength=len(token_ids))
         idf = np.log1p(total / np.maximum(document_frequency, 1))
         names = list(token_ids)
         self.idf = dict(zip(names, idf.tolist(), strict=True))
@@ -116,13 +119,12 @@ class LexicalIndex:
         self.weight_sums = np.bincount(
             variant_of, weights=idf[tokens_of], minlength=len(self.variants)
         ).tolist()
-        self.resolve = lru_cache(maxsize=20_000)(self._resolve)
 
     def _resolve(self, token: str) -> tuple[str, float] | None:
         """The vocabulary token this one stands for, with a similarity in 0..1 (typo tolerance)."""
         if token in self.idf:
             return token, 1.0
-        if len(token) < MIN_FUZZY_LEN or token.startswith(CONCEPT_PREFIX):
+        if not self.vocabulary or len(token) < MIN_FUZZY_LEN or token.startswith(CONCEPT_PREFIX):
             return None
         found = process.extractOne(
             token, self.vocabulary, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF
@@ -214,12 +216,24 @@ class Matcher:
         if not resolved:
             return []
         best: dict[str, float] = {}
-        for variant in self.index.candidates(resolved):
+        for variant in self._candidates(windows, resolved):
             owner = self.index.owners[variant]
             score = max(self._score(window, resolved, int(variant)) for window in windows)
             if score > best.get(owner, 0.0):
                 best[owner] = score
         return sorted(best.items(), key=lambda item: item[1], reverse=True)
+
+    def _candidates(
+        self, windows: list[list[str]], resolved: dict[str, tuple[str, float]]
+    ) -> set[int]:
+        """The best-prefiltered variants of each window, so a long message's question isn't
+        crowded out by variants that share its small talk."""
+        found: set[int] = set()
+        for window in windows:
+            hits = {t: resolved[t] for t in window if t in resolved}
+            if hits:
+                found.update(self.index.candidates(hits).tolist())
+        return found
 
     def _windows(self, norm: Normalizer, text: str) -> list[list[str]]:
         """The whole message, and for long ones each sentence and each window of tokens."""

@@ -26,6 +26,7 @@ T = TypeVar("T")
 LEXICON_DIR = Path(__file__).parent / "data" / "lexicon"
 STEMMERS = {"es": "spanish", "en": "english"}
 CONCEPT_PREFIX = "#"
+STOP = "~"
 WORD_CACHE_SIZE = 200_000
 _LONG_RUNS = re.compile(r"(\w)\1{2,}")
 _DOUBLED_VOWELS = re.compile(r"([aiu])\1")
@@ -47,11 +48,12 @@ def squeeze(word: str) -> str:
     return _DOUBLED_VOWELS.sub(r"\1", _LONG_RUNS.sub(r"\1", word))
 
 
-def phonetic(stem: str) -> str:
-    """Collapse spellings that sound alike in Spanish, so ``yegan``/``llegan`` meet."""
+def phonetic(word: str) -> str:
+    """Collapse spellings that sound alike in Spanish, so ``yegan``/``llegan`` and
+    ``haser``/``hacer`` meet; applied before stemming, so the stemmer sees one spelling."""
     for pattern, replacement in _PHONETIC:
-        stem = pattern.sub(replacement, stem)
-    return stem
+        word = pattern.sub(replacement, word)
+    return word
 
 
 @dataclass(slots=True)
@@ -109,39 +111,37 @@ class Normalizer:
 
     Concept phrases are found twice: as written (stopwords included, which keeps "se cae" from
     matching every "cae"), then again without stopwords, so "no me llegan" also meets
-    "no le llegó".
+    "no le llegó". Inside, a stopword's stem carries a leading ``~`` until it is dropped.
     """
 
     def __init__(self, locale: str, lexicon: Lexicon) -> None:
         self.locale = locale
         self.lexicon = lexicon
         self._stemmer = Stemmer.Stemmer(STEMMERS.get(locale, "spanish"))
-        self._word_cache: dict[str, tuple[tuple[str, bool], ...]] = {}
+        self._word_cache: dict[str, tuple[str, ...]] = {}
         written: dict[tuple[str, ...], str] = {}
         content: dict[tuple[str, ...], str] = {}
         for concept, phrases in lexicon.concepts.items():
             for phrase in phrases:
-                pairs = [pair for raw in fold_words(phrase) for pair in self._plain(raw)]
-                key = tuple(stem for stem, _ in pairs)
+                key = tuple(stem for raw in fold_words(phrase) for stem in self._plain(raw))
                 if key:
                     written.setdefault(key, CONCEPT_PREFIX + concept)
-                without_stops = tuple(stem for stem, stop in pairs if not stop)
+                without_stops = tuple(stem for stem in key if stem[0] != STOP)
                 if len(without_stops) > 1:
                     content.setdefault(without_stops, CONCEPT_PREFIX + concept)
         self._written = PhraseTable({k: v for k, v in written.items() if len(k) > 1})
         self._content = PhraseTable(content)
-        openers = self._written.longest_from.keys() | self._content.longest_from.keys()
+        in_phrases = {stem for key in [*written, *content] if len(key) > 1 for stem in key}
         self._single = {k[0]: v for k, v in written.items() if len(k) == 1}
-        self._deferred = {stem: c for stem, c in self._single.items() if stem in openers}
+        self._deferred = {stem: c for stem, c in self._single.items() if stem in in_phrases}
 
     def tokens(self, text: str) -> list[str]:
-        cache, word = self._word_cache, self._word
-        pairs: list[tuple[str, bool]] = []
+        cache = self._word_cache
+        stems: list[str] = []
         for raw in fold_words(text):
-            pairs.extend(cache.get(raw) or word(raw))
-        stems = [stem for stem, _ in pairs]
-        pairs = self._written.collapse(pairs, stems, _as_pair)
-        tokens = [stem for stem, stop in pairs if not stop]
+            stems += cache.get(raw) or self._word(raw)
+        stems = self._written.collapse(stems, stems, str)
+        tokens = [stem for stem in stems if stem[0] != STOP]
         tokens = self._content.collapse(tokens, tokens, str)
         if self._deferred.keys().isdisjoint(tokens):
             return tokens
@@ -150,34 +150,32 @@ class Normalizer:
     def sentences(self, text: str) -> list[str]:
         return [s for s in _SENTENCE_END.split(text) if s and s.strip()]
 
-    def _word(self, raw: str) -> tuple[tuple[str, bool], ...]:
-        """(token, is_stopword) for one folded word, which texting forms may expand; a one-word
-        concept is replaced here unless the word may also open a longer phrase."""
+    def _word(self, raw: str) -> tuple[str, ...]:
+        """The stems of one folded word (texting forms may expand it); a one-word concept is
+        replaced here unless the word is also part of a longer phrase."""
         cached = self._word_cache.get(raw)
         if cached is None:
             cached = tuple(
-                (stem, stop)
-                if stop or stem in self._deferred
-                else (self._single.get(stem, stem), stop)
-                for stem, stop in self._plain(raw)
+                stem if stem[0] == STOP or stem in self._deferred else self._single.get(stem, stem)
+                for stem in self._plain(raw)
             )
             if len(self._word_cache) < WORD_CACHE_SIZE:
                 self._word_cache[raw] = cached
         return cached
 
-    def _plain(self, raw: str) -> list[tuple[str, bool]]:
-        """(stem folded by sound, is_stopword) for the words ``raw`` stands for."""
+    def _plain(self, raw: str) -> list[str]:
+        """Stems folded by sound of the words ``raw`` stands for; stopwords marked with ``~``."""
         word = squeeze(raw)
         word = self.lexicon.texting.get(word, word)
         word = self.lexicon.misspellings.get(word, word)
         parts = word.split()
         stops = self.lexicon.stopwords
-        stems = self._stemmer.stemWords(parts)
-        return [(phonetic(stem), part in stops) for stem, part in zip(stems, parts, strict=True)]
-
-
-def _as_pair(concept: str) -> tuple[str, bool]:
-    return concept, False
+        stems = self._stemmer.stemWords([phonetic(part) for part in parts])
+        return [
+            STOP + stem if part in stops else stem
+            for stem, part in zip(stems, parts, strict=True)
+            if stem
+        ]
 
 
 @cache

@@ -7,7 +7,7 @@ import unicodedata
 
 MAX_MATCH_CHARS = 2000
 
-_INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+_INVISIBLE = re.compile(r"[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 _UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
 _SPACES = re.compile(r"\s+")
 _WORD = re.compile(r"[^\W_]+")
@@ -59,5 +59,31 @@ def fold_words(text: str) -> list[str]:
     """The words of :func:`fold`, without joining them again."""
     text = text[:MAX_MATCH_CHARS].casefold()
     if not text.isascii():
-        text = unicodedata.normalize("NFC", text).translate(_STRIP_ACCENTS)
+        text = _INVISIBLE.sub("", text)
+        text = unicodedata.normalize("NFKC", text).casefold().translate(_STRIP_ACCENTS)
     return _WORD.findall(text)
+
+
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?…])\s+|\n+")
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Pieces of at most ``limit`` characters, cut at sentence ends, else at spaces, else hard."""
+    pieces: list[str] = []
+    current = ""
+    for sentence in _SENTENCE_BREAK.split(text):
+        candidate = f"{current} {sentence}".strip() if current else sentence
+        if len(candidate) <= limit:
+            current = candidate
+            continue
+        if current:
+            pieces.append(current)
+        while len(sentence) > limit:
+            cut = sentence.rfind(" ", 0, limit)
+            cut = cut if cut > limit // 2 else limit
+            pieces.append(sentence[:cut].rstrip())
+            sentence = sentence[cut:].lstrip()
+        current = sentence
+    if current:
+        pieces.append(current)
+    return pieces or [""]
