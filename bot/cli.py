@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
-import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from pydantic import ValidationError
 from sqlmodel import Session
 
 from bot.app import build_puente, encoder, match_policy
 from bot.config import Settings
+from bot.logs import configure as configure_logging
 from handlers import store
 from handlers.db import make_engine
 from handlers.i18n import N_, SUPPORTED_LOCALES, negotiate, translator
@@ -27,7 +29,6 @@ CASE_STATUS_LABELS = {
     "returned": N_("case_status_returned"),
     "resolved": N_("case_status_resolved"),
 }
-LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -35,10 +36,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="replace")
     args = _parser().parse_args(argv)
-    settings = Settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
-    )
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        fields = ", ".join(str(e["loc"][0]) for e in exc.errors() if e.get("loc"))
+        print(f"error: invalid configuration in the environment: {fields}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
     try:
         return int(args.func(args, settings) or 0)
     except KbFormatError as exc:
@@ -90,14 +94,13 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _serve(_: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
+    from bot.serve import serve
 
-    from bot.web import build_web_app
-
-    app = build_web_app(build_puente(settings))
-    logging.getLogger(__name__).warning("web: listening on %s:%d", settings.host, settings.port)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower())
-    return 0
+    try:
+        return asyncio.run(serve(settings))
+    except ValueError as exc:  # a malformed token or setting: say which, never echo it
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 def _tickets(args: argparse.Namespace, settings: Settings) -> int:

@@ -17,7 +17,9 @@ def _env(*names: str) -> AliasChoices:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", populate_by_name=True, hide_input_in_errors=True
+    )
 
     database_url: str = Field(DEFAULT_DATABASE_URL, validation_alias=_env("DATABASE_URL"))
     kb_path: Path = Field(SHIPPED_KB, validation_alias=_env("PUENTE_KB_PATH"))
@@ -34,6 +36,15 @@ class Settings(BaseSettings):
     )
     max_misses: int = Field(2, ge=1, validation_alias=_env("PUENTE_MAX_MISSES"))
     kb_reload_seconds: float = Field(2.0, ge=0, validation_alias=_env("PUENTE_KB_RELOAD_SECONDS"))
+    telegram_bot_token: str | None = Field(None, validation_alias=_env("TELEGRAM_BOT_TOKEN"))
+    telegram_base_url: str | None = Field(None, validation_alias=_env("TELEGRAM_BASE_URL"))
+    telegram_base_file_url: str | None = Field(
+        None, validation_alias=_env("TELEGRAM_BASE_FILE_URL")
+    )
+    telegram_webhook_url: str | None = Field(None, validation_alias=_env("TELEGRAM_WEBHOOK_URL"))
+    telegram_webhook_secret: str | None = Field(
+        None, validation_alias=_env("TELEGRAM_WEBHOOK_SECRET")
+    )
     host: str = Field("0.0.0.0", validation_alias=_env("HOST"))
     port: int = Field(8000, ge=1, le=65535, validation_alias=_env("PORT"))
     log_level: str = Field("WARNING", validation_alias=_env("PUENTE_LOG_LEVEL"))

@@ -1,24 +1,65 @@
-"""The ASGI app served by ``puente serve``; chat platforms' webhook routes are mounted here."""
+"""The ASGI app served by ``puente serve``: health, and the chat platforms' webhooks."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
 from handlers.router import Puente
 
+if TYPE_CHECKING:
+    from bot.adapters.telegram import TelegramAdapter
 
-def build_web_app(puente: Puente) -> Starlette:
+MAX_BODY = 1_000_000
+TELEGRAM_PATH = "/telegram/webhook"
+
+
+def build_web_app(puente: Puente, *, telegram: TelegramAdapter | None = None) -> Starlette:
     async def healthz(_: Request) -> JSONResponse:
         try:
             with puente.engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
         except SQLAlchemyError:
             return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
-        return JSONResponse({"status": "ok", "database": "ok", "kb_articles": len(puente.kb.kb)})
+        body: dict[str, object] = {
+            "status": "ok",
+            "database": "ok",
+            "kb_articles": len(puente.kb.kb),
+        }
+        if telegram is not None:
+            body["telegram"] = "running" if telegram.running else "stopped"
+        return JSONResponse(body)
 
-    return Starlette(routes=[Route("/healthz", healthz, methods=["GET"])])
+    async def telegram_webhook(request: Request) -> PlainTextResponse:
+        if telegram is None:
+            return PlainTextResponse("telegram is not configured", status_code=404)
+        body = await _bounded_body(request)
+        if body is None:
+            return PlainTextResponse("payload too large", status_code=413)
+        secret = request.headers.get("x-telegram-bot-api-secret-token")
+        status, reason = await telegram.receive_webhook(secret, body)
+        return PlainTextResponse(reason, status_code=status)
+
+    return Starlette(
+        routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            Route(TELEGRAM_PATH, telegram_webhook, methods=["POST"]),
+        ]
+    )
+
+
+async def _bounded_body(request: Request) -> bytes | None:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)

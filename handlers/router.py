@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from handlers import store
@@ -147,36 +148,13 @@ class Puente:
         """Store the message (committed before anything else), then decide and store replies."""
         text = clean(message.text)
         with Session(self.engine, expire_on_commit=False) as session:
-            creator = store.get_or_create_creator(
-                session,
-                platform=message.platform.value,
-                user_id=message.user_id,
-                display_name=clean(message.display_name)[:200],
-                locale=negotiate(message.locale_hint) if message.locale_hint else None,
-                timezone=timezone_for(message.locale_hint),
-            )
-            conversation = store.get_or_create_conversation(
-                session, creator=creator, platform=message.platform.value, chat_id=message.chat_id
-            )
-            assert conversation.id is not None
-            if message.message_id and store.inbound_exists(
-                session, conversation_id=conversation.id, platform_message_id=message.message_id
-            ):
+            received = self._receive(session, message)
+            if received is None:
+                locale = negotiate(message.locale_hint)
                 return HandlerResult(
-                    message.platform.value, message.chat_id, creator.locale, duplicate=True
+                    message.platform.value, message.chat_id, locale, duplicate=True
                 )
-            store.add_message(
-                session,
-                conversation_id=conversation.id,
-                direction=Direction.IN,
-                sender=Sender.CREATOR,
-                text=storable(message.text),
-                platform_message_id=message.message_id or None,
-                attachments=message.attachments,
-                created_at=self.clock(),
-            )
-            session.commit()
-
+            creator, conversation = received
             turn = _Turn(session, creator, conversation, translator(creator.locale), text, message)
             if self._flooding(turn):
                 self._warn_once(turn)
@@ -193,6 +171,55 @@ class Puente:
                 tuple(turn.effects),
                 outbox_ids=tuple(m.id for m in outbox if m.id is not None),
             )
+
+    def _receive(
+        self, session: Session, message: IncomingMessage
+    ) -> tuple[Creator, Conversation] | None:
+        """Creator, conversation and the message, committed; None for a platform's retry.
+
+        Two workers meeting the same new creator (or the same retry) at once: the loser's insert
+        fails on a unique constraint, and its second try finds what the winner stored.
+        """
+        for attempt in range(2):
+            try:
+                return self._store_inbound(session, message)
+            except IntegrityError:
+                session.rollback()
+                if attempt:
+                    raise
+        return None
+
+    def _store_inbound(
+        self, session: Session, message: IncomingMessage
+    ) -> tuple[Creator, Conversation] | None:
+        creator = store.get_or_create_creator(
+            session,
+            platform=message.platform.value,
+            user_id=message.user_id,
+            display_name=clean(message.display_name)[:200],
+            locale=negotiate(message.locale_hint) if message.locale_hint else None,
+            timezone=timezone_for(message.locale_hint),
+        )
+        conversation = store.get_or_create_conversation(
+            session, creator=creator, platform=message.platform.value, chat_id=message.chat_id
+        )
+        assert conversation.id is not None
+        if message.message_id and store.inbound_exists(
+            session, conversation_id=conversation.id, platform_message_id=message.message_id
+        ):
+            return None
+        store.add_message(
+            session,
+            conversation_id=conversation.id,
+            direction=Direction.IN,
+            sender=Sender.CREATOR,
+            text=storable(message.text),
+            platform_message_id=message.message_id or None,
+            attachments=message.attachments,
+            created_at=self.clock(),
+        )
+        session.commit()
+        return creator, conversation
 
     def _flooding(self, turn: _Turn) -> bool:
         """More than ``flood_messages`` in ``flood_seconds``: stored, but not answered."""

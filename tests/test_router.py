@@ -267,3 +267,72 @@ def test_attachment_without_text_is_stored_and_acknowledged(
     result = creator.says("", attachments=(photo,))
     assert "archivo" in result.replies[0].text
     assert '"platform_file_id": "F1"' in messages(puente)[0].attachments
+
+
+def test_start_offers_languages_and_a_person(creator: Creator) -> None:
+    reply = creator.says("/start").replies[0]
+    assert reply.text.startswith("¡Hola! Soy Puente")
+    assert [s.payload for s in reply.suggestions] == ["/idioma es", "/idioma en", "/agente"]
+
+
+def test_flood_is_stored_warned_once_and_not_answered(
+    creator: Creator, puente: Puente, clock: FakeClock
+) -> None:
+    results = [creator.says(f"no me llegan los regalos {n}") for n in range(14)]
+    answered = [r for r in results[:10] if r.replies]
+    assert len(answered) == 10
+    warnings = [r.replies[0].text for r in results[10:] if r.replies]
+    assert len(warnings) == 1 and "muchos mensajes" in warnings[0]
+    inbound = [m for m in messages(puente) if m.direction == Direction.IN]
+    assert len(inbound) == 14
+    clock.advance(seconds=11)
+    assert creator.says("no me llegan los regalos").replies[0].text.startswith("A veces")
+
+
+def test_resolution_asks_for_a_rating_and_stores_it(creator: Creator, puente: Puente) -> None:
+    case = escalate(creator)
+    resolved = act(puente, AgentActionKind.RESOLVE, case, root_cause="bug")
+    survey = resolved.replies[-1]
+    assert [s.label for s in survey.suggestions] == ["1", "2", "3", "4", "5"]
+    assert all(len(s.payload.encode()) <= 64 for s in survey.suggestions)
+    thanks = creator.says(survey.suggestions[3].payload)
+    assert "Gracias por tu calificación" in thanks.replies[0].text
+    with Session(puente.engine) as session:
+        stored = session.get(Escalation, case)
+        assert stored is not None and stored.satisfaction == 4
+
+
+def test_a_rating_for_someone_elses_case_is_ignored(puente: Puente) -> None:
+    other = Creator(puente, chat_id="chat-2")
+    case = escalate(other)
+    act(puente, AgentActionKind.RESOLVE, case)
+    Creator(puente).says(f"csat:{case}:1")
+    with Session(puente.engine) as session:
+        stored = session.get(Escalation, case)
+        assert stored is not None and stored.satisfaction is None
+
+
+def test_status_says_by_when_in_the_creators_time_zone(puente: Puente, clock: FakeClock) -> None:
+    mexican = Creator(puente, locale="es-MX")
+    escalate(mexican)
+    status = mexican.says("/estado").replies[0].text
+    # opened 15:00 UTC = 09:00 in Mexico City; a P3 answer is due eight hours later
+    assert "9:00:00" in status and "17:00:00" in status
+    clock.advance(hours=9)
+    assert "más de lo previsto" in mexican.says("/estado").replies[0].text
+
+
+def test_files_sent_while_waiting_are_added_to_the_case(creator: Creator) -> None:
+    case = escalate(creator)
+    photo = Attachment(kind="photo", platform_file_id="F9")
+    reply = creator.says("", attachments=(photo,)).replies[0].text
+    assert f"#{case}" in reply and "archivo" in reply
+
+
+def test_replies_wait_in_the_outbox_until_delivered(creator: Creator, puente: Puente) -> None:
+    result = creator.says("no me llegan los regalos")
+    assert len(result.outbox_ids) == 1
+    pending = [m for m in messages(puente) if m.direction == Direction.OUT]
+    assert pending[0].delivered_at is None
+    puente.mark_delivered(result.outbox_ids)
+    assert all(m.delivered_at for m in messages(puente) if m.direction == Direction.OUT)

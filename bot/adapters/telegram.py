@@ -1,0 +1,482 @@
+"""Telegram adapter on python-telegram-bot 22: the only module that imports ``telegram``.
+
+In: every update is stored in the inbox before it is acknowledged (webhook: before the 200;
+polling: before the next ``getUpdates`` confirms it), then turned into one
+:class:`~handlers.messages.IncomingMessage` and handed to the handler layer.
+Out: replies wait in the outbox; one task per chat sends them in order, at most one message a
+second per private chat (three seconds per group), 30 a second overall, honouring 429
+``retry_after`` and backing off on network errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+import os
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, timedelta
+from typing import Any
+
+os.environ.setdefault("PTB_TIMEDELTA", "1")  # retry_after as a timedelta, without warnings
+
+from aiolimiter import AsyncLimiter
+from telegram import (
+    Bot,
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from handlers.delivery import Inbox, Outbound, Outbox
+from handlers.i18n import N_, translator
+from handlers.messages import Attachment, IncomingMessage, Platform
+from handlers.router import Puente
+from handlers.text import split_text
+
+log = logging.getLogger(__name__)
+
+PLATFORM = Platform.TELEGRAM.value
+MAX_TEXT = 4096
+CALLBACK_BYTES = 64
+TOKEN_PATTERN = re.compile(r"^\d{3,15}:[A-Za-z0-9_-]{30,64}$")
+ALLOWED_UPDATES = ["message", "callback_query"]
+PRIVATE_SPACING = 1.0
+GROUP_SPACING = 3.0
+POLL_TIMEOUT = 25
+IDLE_CHECK_SECONDS = 1.0
+COMMANDS = {
+    "es": (("start", N_("cmd_start")), ("idioma", N_("cmd_language")),
+           ("agente", N_("cmd_human")), ("estado", N_("cmd_status")), ("ayuda", N_("cmd_help"))),
+    "en": (("start", N_("cmd_start")), ("language", N_("cmd_language")),
+           ("human", N_("cmd_human")), ("status", N_("cmd_status")), ("help", N_("cmd_help"))),
+}  # fmt: skip
+
+
+class MalformedToken(ValueError):
+    """The token can't be a Telegram bot token; the message never contains the token."""
+
+
+def check_token(token: str) -> str:
+    if not TOKEN_PATTERN.match(token.strip()):
+        raise MalformedToken(
+            "TELEGRAM_BOT_TOKEN is malformed: expected '<digits>:<30+ letters, digits, - or _>' "
+            "as given by @BotFather"
+        )
+    return token.strip()
+
+
+def webhook_secret(token: str, configured: str | None) -> str:
+    """The secret Telegram echoes in ``X-Telegram-Bot-Api-Secret-Token``; derived from the
+    token when not configured, so every web process agrees on it."""
+    if configured:
+        return configured
+    return hmac.new(token.encode(), b"puente-telegram-webhook", "sha256").hexdigest()[:64]
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramConfig:
+    token: str
+    base_url: str | None = None
+    base_file_url: str | None = None
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+
+
+def to_incoming(message: Message, *, bot_id: int, bot_username: str) -> IncomingMessage | None:
+    """The normalised message, or None for what Puente ignores (groups not addressing it)."""
+    chat, user = message.chat, message.from_user
+    if user is None or user.is_bot:
+        return None
+    text = message.text or message.caption or ""
+    if chat.type != "private" and not _addresses_bot(message, bot_id, bot_username):
+        return None
+    if bot_username:
+        text = text.replace(f"@{bot_username}", "").strip()
+    return IncomingMessage(
+        platform=Platform.TELEGRAM,
+        chat_id=str(chat.id),
+        user_id=str(user.id),
+        message_id=str(message.message_id),
+        text=text,
+        display_name=user.full_name,
+        locale_hint=user.language_code,
+        attachments=_attachments(message),
+        sent_at=message.date.astimezone(UTC),
+    )
+
+
+def _addresses_bot(message: Message, bot_id: int, bot_username: str) -> bool:
+    replied = message.reply_to_message
+    if replied is not None and replied.from_user is not None and replied.from_user.id == bot_id:
+        return True
+    text = message.text or message.caption or ""
+    return bool(bot_username) and f"@{bot_username}".casefold() in text.casefold()
+
+
+def _attachments(message: Message) -> tuple[Attachment, ...]:
+    found: list[Attachment] = []
+    if message.photo:
+        best = message.photo[-1]
+        found.append(Attachment("photo", best.file_id, None, "image/jpeg", best.file_size))
+    for kind in ("document", "voice", "audio", "video", "video_note", "animation"):
+        item = getattr(message, kind, None)
+        if item is not None:
+            found.append(
+                Attachment(
+                    kind,
+                    item.file_id,
+                    getattr(item, "file_name", None),
+                    getattr(item, "mime_type", None),
+                    item.file_size,
+                )
+            )
+    if message.sticker is not None:
+        sticker = message.sticker
+        found.append(Attachment("sticker", sticker.file_id, sticker.emoji, None, sticker.file_size))
+    return tuple(found)
+
+
+def keyboard(outbound: Outbound) -> InlineKeyboardMarkup | None:
+    """Suggestions as one button per row; payloads that can't fit in callback data are dropped."""
+    rows = [
+        [InlineKeyboardButton(s.label[:64], callback_data=s.payload)]
+        for s in outbound.suggestions
+        if 0 < len(s.payload.encode("utf-8")) <= CALLBACK_BYTES
+    ]
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+class TelegramAdapter:
+    def __init__(self, puente: Puente, config: TelegramConfig) -> None:
+        self.puente = puente
+        self.config = config
+        self.inbox = Inbox(puente.engine, puente.clock)
+        self.outbox = Outbox(puente.engine, puente.clock)
+        self.secret = webhook_secret(config.token, config.webhook_secret)
+        self.app = self._build_application()
+        self._global = AsyncLimiter(30, 1)
+        self._last_sent: dict[str, float] = {}
+        self._chat_tasks: dict[str, asyncio.Task[None]] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._wake = asyncio.Event()
+        self._failures: dict[int, str] = {}
+        self._chat_locks: dict[str, asyncio.Lock] = {}
+        self._stopping = False
+
+    def _build_application(self) -> Application:
+        builder = ApplicationBuilder().token(self.config.token).updater(None)
+        if self.config.base_url:
+            builder = builder.base_url(self.config.base_url)
+        if self.config.base_file_url:
+            builder = builder.base_file_url(self.config.base_file_url)
+        app = builder.build()
+        app.add_handler(MessageHandler(filters.UpdateType.MESSAGE, self._on_message))
+        app.add_handler(CallbackQueryHandler(self._on_callback))
+        app.add_handler(TypeHandler(Update, self._on_other))
+        app.add_error_handler(self._on_error)
+        return app
+
+    @property
+    def bot(self) -> Bot:
+        return self.app.bot
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect (retrying while Telegram is unreachable), register commands, start tasks."""
+        await _retrying("connect to Telegram", self.app.initialize)
+        await _retrying("register commands", self._register_commands)
+        if self.config.webhook_url:
+            await _retrying("register the webhook", self._register_webhook)
+        else:
+            await _retrying("switch to polling", self.bot.delete_webhook)
+            self._tasks.append(asyncio.create_task(self._poll(), name="telegram-poll"))
+        self._tasks.append(asyncio.create_task(self._deliver_forever(), name="telegram-send"))
+        self._tasks.append(asyncio.create_task(self._recover(), name="telegram-recover"))
+        mode = "webhook" if self.config.webhook_url else "long polling"
+        log.warning("telegram: started as @%s (%s)", self.bot.username, mode)
+
+    @property
+    def running(self) -> bool:
+        return self.app.running or (bool(self._tasks) and not self._stopping)
+
+    async def stop(self) -> None:
+        self._stopping = True
+        for task in [*self._tasks, *self._chat_tasks.values()]:
+            task.cancel()
+        for task in [*self._tasks, *self._chat_tasks.values()]:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await self.app.shutdown()
+
+    async def _register_commands(self) -> None:
+        for lang, commands in COMMANDS.items():
+            t = translator(lang)
+            bot_commands = [BotCommand(name, t.gettext(key)) for name, key in commands]
+            await self.bot.set_my_commands(bot_commands, language_code=lang)
+        t = translator("es")
+        await self.bot.set_my_commands([BotCommand(n, t.gettext(k)) for n, k in COMMANDS["es"]])
+
+    async def _register_webhook(self) -> None:
+        await self.bot.set_webhook(
+            url=self.config.webhook_url or "",
+            secret_token=self.secret,
+            allowed_updates=ALLOWED_UPDATES,
+        )
+
+    # -- in ------------------------------------------------------------------------------
+
+    async def receive_webhook(self, secret: str | None, body: bytes) -> tuple[int, str]:
+        """The webhook route's whole job: (HTTP status, short reason)."""
+        if secret is None or not hmac.compare_digest(secret.encode(), self.secret.encode()):
+            return 401, "bad secret token"
+        try:
+            payload = json.loads(body)
+            update_id = int(payload["update_id"])
+        except (ValueError, KeyError, TypeError):
+            return 400, "not a Telegram update"
+        try:
+            row = await self._store(update_id, payload)
+        except Exception:
+            log.exception("telegram: could not store update %s; Telegram will retry", update_id)
+            return 503, "storage unavailable"
+        if row is not None:
+            self._spawn(self._process(row, payload))
+        return 200, "ok"
+
+    async def _store(self, update_id: int, payload: dict[str, object]) -> int | None:
+        text = json.dumps(payload, ensure_ascii=False)
+        return await asyncio.to_thread(
+            self.inbox.accept, platform=PLATFORM, key=str(update_id), payload=text
+        )
+
+    async def _poll(self) -> None:
+        """Long polling that stores each raw update before the next call confirms it.
+
+        Raw JSON, not parsed updates: one update the library can't read must not block the
+        rest (it is stored, marked unreadable, and confirmed like any other).
+        """
+        offset: int | None = None
+        failures = 0
+        while not self._stopping:
+            try:
+                updates = await self.bot.do_api_request(
+                    "getUpdates",
+                    api_kwargs={
+                        "offset": offset,
+                        "timeout": POLL_TIMEOUT,
+                        "allowed_updates": ALLOWED_UPDATES,
+                    },
+                    read_timeout=POLL_TIMEOUT + 10,
+                )
+                failures = 0
+            except RetryAfter as exc:
+                await asyncio.sleep(_seconds(exc.retry_after))
+                continue
+            except NetworkError as exc:
+                failures += 1
+                log.warning("telegram: polling failed (%s); retrying", type(exc).__name__)
+                await asyncio.sleep(min(2**failures, 60))
+                continue
+            for payload in updates if isinstance(updates, list) else []:
+                update_id = int(payload["update_id"])
+                row = await self._store(update_id, payload)
+                offset = update_id + 1
+                if row is not None:
+                    self._spawn(self._process(row, payload))
+
+    async def _recover(self) -> None:
+        """Finish updates stored before a crash or restart."""
+        pending = await asyncio.to_thread(self.inbox.pending, platform=PLATFORM)
+        for item in pending:
+            await self._process(item.id, json.loads(item.payload))
+
+    async def _process(self, row: int, payload: dict[str, object]) -> None:
+        """One chat's updates are handled one at a time, in the order they arrived."""
+        async with self._chat_lock(payload):
+            try:
+                update = Update.de_json(payload, self.bot)
+            except (TypeError, ValueError, KeyError) as exc:
+                log.warning("telegram: stored an update that can't be read (%s)", exc)
+                await asyncio.to_thread(self.inbox.finish, row, error=f"unreadable: {exc}")
+                return
+            self._failures.pop(update.update_id, None)
+            await self.app.process_update(update)
+            error = self._failures.pop(update.update_id, None)
+            await asyncio.to_thread(self.inbox.finish, row, error=error)
+        self._wake.set()
+
+    def _chat_lock(self, payload: dict[str, Any]) -> asyncio.Lock:
+        source = payload.get("message") or (payload.get("callback_query") or {}).get("message")
+        chat = str((source or {}).get("chat", {}).get("id", "other"))
+        return self._chat_locks.setdefault(chat, asyncio.Lock())
+
+    async def _on_message(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.message
+        if message is None:
+            return
+        incoming = to_incoming(message, bot_id=self.bot.id, bot_username=self.bot.username or "")
+        if incoming is None:
+            log.debug("telegram: ignored a message not addressed to the bot")
+            return
+        await self._hand_over(update, incoming)
+
+    async def _on_callback(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None:
+            return
+        with contextlib.suppress(BadRequest, NetworkError):
+            await query.answer()
+        message = query.message
+        if query.data is None or not isinstance(message, Message):
+            return
+        user = query.from_user
+        incoming = IncomingMessage(
+            platform=Platform.TELEGRAM,
+            chat_id=str(message.chat.id),
+            user_id=str(user.id),
+            message_id=f"cb:{query.id}",
+            text=query.data,
+            display_name=user.full_name,
+            locale_hint=user.language_code,
+        )
+        await self._hand_over(update, incoming)
+
+    async def _hand_over(self, update: Update, incoming: IncomingMessage) -> None:
+        try:
+            await asyncio.to_thread(self.puente.handle_message, incoming)
+        except Exception as exc:
+            self._failures[update.update_id] = type(exc).__name__
+            raise
+
+    async def _on_other(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+        log.debug("telegram: ignored update %s of an unhandled kind", update.update_id)
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        error = context.error
+        update_id = update.update_id if isinstance(update, Update) else None
+        log.error("telegram: handling update %s failed: %s", update_id, type(error).__name__)
+
+    # -- out -----------------------------------------------------------------------------
+
+    async def _deliver_forever(self) -> None:
+        while not self._stopping:
+            chats = await asyncio.to_thread(self.outbox.chats_waiting, platform=PLATFORM)
+            for chat_id in chats:
+                task = self._chat_tasks.get(chat_id)
+                if task is None or task.done():
+                    self._chat_tasks[chat_id] = asyncio.create_task(self._drain(chat_id))
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), IDLE_CHECK_SECONDS)
+
+    async def _drain(self, chat_id: str) -> None:
+        """Send one chat's messages in order, each only after the previous one arrived."""
+        while not self._stopping:
+            item = await asyncio.to_thread(self.outbox.next_for, platform=PLATFORM, chat_id=chat_id)
+            if item is None:
+                return
+            if item.not_before is not None:
+                wait = (_utc(item.not_before) - self.puente.clock()).total_seconds()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+            await self._send(item)
+
+    async def _send(self, item: Outbound) -> None:
+        try:
+            sent = await self._send_pieces(item)
+        except RetryAfter as exc:
+            wait = timedelta(seconds=_seconds(exc.retry_after))
+            await asyncio.to_thread(self.outbox.retry_later, item.id, after=wait, error="429")
+        except (Forbidden, BadRequest) as exc:
+            log.warning("telegram: message %s refused: %s", item.id, type(exc).__name__)
+            await asyncio.to_thread(self.outbox.give_up, item.id, error=str(exc))
+        except NetworkError as exc:
+            await asyncio.to_thread(
+                self.outbox.retry_later, item.id, after=None, error=type(exc).__name__
+            )
+        else:
+            await asyncio.to_thread(
+                self.outbox.delivered, item.id, platform_message_id=str(sent.message_id)
+            )
+
+    async def _send_pieces(self, item: Outbound) -> Message:
+        """Long texts go as several messages; the keyboard rides on the last one."""
+        pieces = split_text(item.text, MAX_TEXT)
+        sent: Message | None = None
+        for number, piece in enumerate(pieces, start=1):
+            await self._pace(item.chat_id)
+            markup = keyboard(item) if number == len(pieces) else None
+            sent = await self.bot.send_message(
+                chat_id=int(item.chat_id), text=piece or "…", reply_markup=markup
+            )
+        assert sent is not None
+        return sent
+
+    async def _pace(self, chat_id: str) -> None:
+        spacing = GROUP_SPACING if chat_id.startswith("-") else PRIVATE_SPACING
+        last = self._last_sent.get(chat_id)
+        if last is not None:
+            wait = last + spacing - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        async with self._global:
+            self._last_sent[chat_id] = time.monotonic()
+
+    def wake(self) -> None:
+        """Deliver now: new outbound messages were stored (e.g. by an agent's action)."""
+        self._wake.set()
+
+    def _spawn(self, coroutine: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.append(task)  # type: ignore[arg-type]
+        task.add_done_callback(self._forget)
+
+    def _forget(self, task: asyncio.Future[None]) -> None:
+        with contextlib.suppress(ValueError):
+            self._tasks.remove(task)  # type: ignore[arg-type]
+        if not task.cancelled() and task.exception() is not None:
+            log.error("telegram: background task failed: %s", type(task.exception()).__name__)
+
+
+async def _retrying(what: str, action: Callable[[], Awaitable[object]]) -> None:
+    """Keep trying while Telegram is unreachable; a bad token is final."""
+    delay = 1.0
+    while True:
+        try:
+            await action()
+            return
+        except InvalidToken:
+            raise
+        except RetryAfter as exc:
+            await asyncio.sleep(_seconds(exc.retry_after))
+        except NetworkError as exc:
+            log.warning("telegram: could not %s (%s); retrying in %.0f s", what, exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 60.0)
+
+
+def _seconds(value: int | float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def _utc(value):  # type: ignore[no-untyped-def]
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
