@@ -18,6 +18,7 @@ import logging
 import os
 import re
 import time
+import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, timedelta
@@ -44,6 +45,7 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
+from telegram.warnings import PTBUserWarning
 
 from handlers.delivery import Inbox, Outbound, Outbox
 from handlers.i18n import N_, translator
@@ -52,6 +54,8 @@ from handlers.router import Puente
 from handlers.text import split_text
 
 log = logging.getLogger(__name__)
+# _poll asks for raw updates on purpose (see its docstring); the library suggests get_updates.
+warnings.filterwarnings("ignore", message="Please use 'Bot.getUpdates'", category=PTBUserWarning)
 
 PLATFORM = Platform.TELEGRAM.value
 MAX_TEXT = 4096
