@@ -13,6 +13,7 @@ class Event(StrEnum):
     RETURN = "return"  # an agent gives the conversation back to the bot
     RESOLVE = "resolve"  # an agent closes the case
     REOPEN = "reopen"  # the creator writes again after a resolution
+    TRANSFER = "transfer"  # the case moves to another team's queue, waiting to be taken again
 
 
 TRANSITIONS: dict[tuple[State, Event], State] = {
@@ -20,8 +21,10 @@ TRANSITIONS: dict[tuple[State, Event], State] = {
     (State.ESCALATED, Event.TAKE): State.AGENT,
     (State.ESCALATED, Event.RETURN): State.BOT,
     (State.ESCALATED, Event.RESOLVE): State.RESOLVED,
+    (State.ESCALATED, Event.TRANSFER): State.ESCALATED,
     (State.AGENT, Event.RETURN): State.BOT,
     (State.AGENT, Event.RESOLVE): State.RESOLVED,
+    (State.AGENT, Event.TRANSFER): State.ESCALATED,
     (State.RESOLVED, Event.REOPEN): State.BOT,
     (State.RESOLVED, Event.ESCALATE): State.ESCALATED,
 }

@@ -15,10 +15,24 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from handlers import casework
+from handlers.casework import Kind
 from handlers.messages import Attachment, Suggestion
-from handlers.models import Conversation, Direction, InboundUpdate, Message, utcnow
+from handlers.models import (
+    AgentPost,
+    Conversation,
+    Creator,
+    Direction,
+    Escalation,
+    InboundUpdate,
+    Message,
+    utcnow,
+)
 
 MAX_BACKOFF = timedelta(minutes=5)
+MAX_ATTEMPTS = 10
+DELIVERED_MARK = "white_check_mark"
+FAILED_MARK = "warning"
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,13 +146,19 @@ class Outbox:
                 message.attempts += 1
                 message.platform_message_id = platform_message_id
                 message.error = None
+                _mark_relay(session, message, delivered=True)
                 session.commit()
 
     def retry_later(self, message_id: int, *, after: timedelta | None, error: str) -> datetime:
-        """Record a failed attempt; ``after`` is the platform's own wait (429), else backoff."""
+        """Record a failed attempt; ``after`` is the platform's own wait (429), else backoff.
+        After ``MAX_ATTEMPTS`` the message is given up and the agents are told."""
         with Session(self.engine) as session:
             message = session.get(Message, message_id)
             if message is None:
+                return self.clock()
+            if message.attempts + 1 >= MAX_ATTEMPTS:
+                session.close()
+                self.give_up(message_id, error=error)
                 return self.clock()
             message.attempts += 1
             wait = after if after is not None else backoff(message.attempts)
@@ -155,6 +175,7 @@ class Outbox:
                 message.failed_at = self.clock()
                 message.attempts += 1
                 message.error = error[:500]
+                _mark_relay(session, message, delivered=False)
                 session.commit()
 
     @staticmethod
@@ -167,6 +188,143 @@ class Outbox:
         )
 
 
+def _mark_relay(session: Session, message: Message, *, delivered: bool) -> None:
+    """An agent's relayed reply gets ✓ once the creator has it, ⚠️ (and a line in the case's
+    thread) when it can't be delivered; a failed bot message is reported in the thread too."""
+    case = session.exec(
+        select(Escalation)
+        .where(Escalation.conversation_id == message.conversation_id)
+        .order_by(col(Escalation.id).desc())
+    ).first()
+    if case is None:
+        return
+    if message.relay_ref:
+        mark = DELIVERED_MARK if delivered else FAILED_MARK
+        casework.post(session, case, Kind.REACTION, ref=message.relay_ref, name=mark)
+    if not delivered:
+        casework.post(session, case, Kind.THREAD, role="undeliverable", text=message.text,
+                      error=message.error or "")  # fmt: skip
+
+
 def backoff(attempts: int) -> timedelta:
     """1 s, 2 s, 4 s … up to five minutes."""
     return min(timedelta(seconds=2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+
+
+@dataclass(frozen=True, slots=True)
+class AgentItem:
+    """One post for the agents' platform, with what it needs to render it."""
+
+    id: int
+    escalation_id: int
+    kind: str
+    payload: dict[str, object]
+    attempts: int
+    not_before: datetime | None
+    queue: str | None
+    thread_ts: str | None
+
+
+class AgentOutbox:
+    """Delivery bookkeeping for :class:`~handlers.models.AgentPost` rows, in order per case."""
+
+    def __init__(self, engine: Engine, clock: Callable[[], datetime] = utcnow) -> None:
+        self.engine = engine
+        self.clock = clock
+
+    def cases_waiting(self, *, limit: int = 500) -> list[int]:
+        with Session(self.engine) as session:
+            rows = session.exec(
+                select(AgentPost.escalation_id)
+                .where(col(AgentPost.delivered_at).is_(None), col(AgentPost.failed_at).is_(None))
+                .order_by(col(AgentPost.id))
+                .limit(limit)
+            ).all()
+        return list(dict.fromkeys(rows))
+
+    def next_for(self, escalation_id: int) -> AgentItem | None:
+        with Session(self.engine) as session:
+            row = session.exec(
+                select(AgentPost, Escalation)
+                .join(Escalation, col(Escalation.id) == AgentPost.escalation_id)
+                .where(
+                    AgentPost.escalation_id == escalation_id,
+                    col(AgentPost.delivered_at).is_(None),
+                    col(AgentPost.failed_at).is_(None),
+                )
+                .order_by(col(AgentPost.id))
+                .limit(1)
+            ).first()
+        if row is None:
+            return None
+        post, case = row
+        assert post.id is not None
+        return AgentItem(
+            id=post.id,
+            escalation_id=escalation_id,
+            kind=post.kind,
+            payload=json.loads(post.payload),
+            attempts=post.attempts,
+            not_before=post.next_attempt_at,
+            queue=case.queue,
+            thread_ts=case.thread_ts,
+        )
+
+    def case_of(self, *, queue: str, thread_ts: str) -> int | None:
+        """The case whose card is this thread's parent."""
+        with Session(self.engine) as session:
+            return session.exec(
+                select(Escalation.id).where(
+                    Escalation.queue == queue, Escalation.thread_ts == thread_ts
+                )
+            ).first()
+
+    def case_details(self, escalation_id: int) -> tuple[Escalation, Creator, list[str]] | None:
+        """The case, its creator and the articles the bot offered before escalating."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            case = session.get(Escalation, escalation_id)
+            conversation = session.get(Conversation, case.conversation_id) if case else None
+            creator = session.get(Creator, conversation.creator_id) if conversation else None
+            if case is None or creator is None:
+                return None
+            tried = session.exec(
+                select(Message.article_id).where(
+                    Message.conversation_id == case.conversation_id,
+                    col(Message.article_id).is_not(None),
+                )
+            ).all()
+            return case, creator, [t for t in dict.fromkeys(tried) if t]
+
+    def delivered(self, post_id: int, *, result: str | None = None) -> None:
+        """Done; a card's result is its message ts, which becomes the case's thread."""
+        with Session(self.engine) as session:
+            post = session.get(AgentPost, post_id)
+            if post is None:
+                return
+            post.delivered_at, post.result = self.clock(), result
+            post.attempts += 1
+            if post.kind == Kind.CARD and result:
+                case = session.get(Escalation, post.escalation_id)
+                if case is not None and not case.thread_ts:
+                    case.thread_ts = result
+            session.commit()
+
+    def retry_later(self, post_id: int, *, after: timedelta | None, error: str) -> None:
+        with Session(self.engine) as session:
+            post = session.get(AgentPost, post_id)
+            if post is None:
+                return
+            post.attempts += 1
+            post.error = error[:500]
+            if post.attempts >= MAX_ATTEMPTS:
+                post.failed_at = self.clock()
+            else:
+                post.next_attempt_at = self.clock() + (after or backoff(post.attempts))
+            session.commit()
+
+    def give_up(self, post_id: int, *, error: str) -> None:
+        with Session(self.engine) as session:
+            post = session.get(AgentPost, post_id)
+            if post is not None:
+                post.failed_at, post.error = self.clock(), error[:500]
+                session.commit()

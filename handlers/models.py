@@ -41,6 +41,7 @@ class EscalationStatus(StrEnum):
     ASSIGNED = "assigned"
     RETURNED = "returned"
     RESOLVED = "resolved"
+    TRANSFERRED = "transferred"
 
 
 class Creator(SQLModel, table=True):
@@ -95,6 +96,7 @@ class Message(SQLModel, table=True):
     next_attempt_at: datetime | None = None
     failed_at: datetime | None = None
     error: str | None = None
+    relay_ref: str | None = None
 
 
 class Escalation(SQLModel, table=True):
@@ -109,6 +111,10 @@ class Escalation(SQLModel, table=True):
     root_cause: str | None = None
     resolution: str | None = None
     satisfaction: int | None = None
+    queue: str | None = None
+    thread_ts: str | None = None
+    transferred_to: int | None = None
+    linked_from: int | None = None
     created_at: datetime = Field(default_factory=utcnow)
     due_at: datetime | None = None
     assigned_at: datetime | None = None
@@ -127,6 +133,7 @@ class KbArticle(SQLModel, table=True):
     questions: str = Field(sa_column=Column(Text, nullable=False))
     answer: str = Field(sa_column=Column(Text, nullable=False))
     published: bool = True
+    source_case: int | None = None
     updated_at: datetime = Field(default_factory=utcnow)
 
 
@@ -143,3 +150,20 @@ class InboundUpdate(SQLModel, table=True):
     processed_at: datetime | None = Field(default=None, index=True)
     attempts: int = 0
     error: str | None = None
+
+
+class AgentPost(SQLModel, table=True):
+    """The agents' side of the outbox: case cards, thread lines, card updates and reactions,
+    delivered in order per case by the agents' platform adapter (Slack)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    escalation_id: int = Field(foreign_key="escalation.id", index=True)
+    kind: str
+    payload: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+    delivered_at: datetime | None = Field(default=None, index=True)
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    failed_at: datetime | None = None
+    error: str | None = None
+    result: str | None = None

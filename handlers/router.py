@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from handlers import store
+from handlers import casework, store
+from handlers.actions import SURVEY_PAYLOAD, ActionRejected, AgentAction, AgentActionKind
+from handlers.agents import AgentDesk
+from handlers.casework import Kind, Routing
 from handlers.conversation import Event, bot_answers, next_state
 from handlers.i18n import SUPPORTED_LOCALES, Translator, negotiate, timezone_for, translator
 from handlers.intents import Intent, command, detect
@@ -35,7 +37,6 @@ from handlers.text import clean, has_words, storable
 
 HUMAN_PAYLOAD = "/agente"
 ARTICLE_PAYLOAD = "kb:"
-SURVEY_PAYLOAD = "csat:"
 LANGUAGE_BUTTONS = (Suggestion("Español", "/idioma es"), Suggestion("English", "/idioma en"))
 SUMMARY_MESSAGES = 5
 SUMMARY_CHARS = 500
@@ -71,26 +72,6 @@ class HandlerResult:
     effects: tuple[Effect, ...] = ()
     duplicate: bool = False
     outbox_ids: tuple[int, ...] = ()
-
-
-class AgentActionKind(StrEnum):
-    TAKE = "take"
-    RETURN = "return"
-    RESOLVE = "resolve"
-    REPLY = "reply"
-
-
-@dataclass(frozen=True, slots=True)
-class AgentAction:
-    kind: AgentActionKind
-    escalation_id: int
-    agent_id: str
-    text: str = ""
-    root_cause: str | None = None
-
-
-class ActionRejected(ValueError):
-    """An agent action that doesn't fit the case's state (e.g. resolving a closed case)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,11 +116,13 @@ class Puente:
         engine: Engine,
         kb: KbSource,
         policy: ConversationPolicy | None = None,
+        routing: Routing | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.engine = engine
         self.kb = kb
         self.policy = policy or ConversationPolicy()
+        self.routing = routing or Routing()
         self.clock = clock
 
     # -- creators -----------------------------------------------------------------
@@ -308,18 +291,23 @@ class Puente:
         recent = store.recent_inbound_texts(
             turn.session, conversation_id=conversation.id, limit=SUMMARY_MESSAGES
         )
+        category = "human_request"
         escalation = Escalation(
             conversation_id=conversation.id,
             priority="P3",
-            category="human_request",
+            category=category,
             reason=reason,
             summary="\n".join(clean(t)[:SUMMARY_CHARS] for t in recent),
             created_at=self.clock(),
             due_at=self.policy.due("P3", self.clock()),
+            queue=self.routing.queue_for(category, vip=turn.creator.is_vip),
         )
         turn.session.add(escalation)
         turn.session.flush()
         assert escalation.id is not None
+        casework.post(turn.session, escalation, Kind.CARD)
+        transcript = store.transcript(turn.session, conversation_id=conversation.id)
+        casework.post(turn.session, escalation, Kind.THREAD, role="transcript", lines=transcript)
         turn.effects.append(
             EscalationOpened(
                 escalation.id, conversation.id, escalation.priority, escalation.category, reason
@@ -328,13 +316,18 @@ class Puente:
         turn.say(turn.t.gettext("escalated", case=escalation.id))
 
     def _while_with_people(self, turn: _Turn, state: ConversationState) -> None:
-        """People own the case: the bot stays quiet except to reassure before someone takes it."""
-        if state is not ConversationState.ESCALATED:
-            return
+        """People own the case: the creator's words go to its thread; the bot stays quiet except
+        to reassure before someone took it."""
         assert turn.conversation.id is not None
         case = store.open_escalation(turn.session, conversation_id=turn.conversation.id)
         if case is None:
             return
+        kinds = [a.kind for a in turn.message.attachments]
+        casework.creator_line(turn.session, case, turn.creator, turn.text, kinds)
+        if state is not ConversationState.ESCALATED:
+            return
+        if detect(turn.text) is Intent.HUMAN_REQUEST:
+            casework.post(turn.session, case, Kind.THREAD, role="nudge")
         if turn.message.attachments:
             return turn.say(turn.t.gettext("attachment_added_to_case", case=case.id))
         waited = (self.clock() - as_utc(case.created_at)).total_seconds()
@@ -389,19 +382,7 @@ class Puente:
     def _store_reply(
         self, session: Session, conversation: Conversation, reply: OutgoingMessage, sender: Sender
     ) -> Message:
-        assert conversation.id is not None
-        message = store.add_message(
-            session,
-            conversation_id=conversation.id,
-            direction=Direction.OUT,
-            sender=sender,
-            text=reply.text,
-            attachments=reply.attachments,
-            suggestions=reply.suggestions,
-            created_at=self.clock(),
-        )
-        session.flush()
-        return message
+        return store.add_reply(session, conversation, reply, sender, when=self.clock())
 
     def mark_delivered(
         self, message_ids: Sequence[int], platform_message_id: str | None = None
@@ -420,55 +401,8 @@ class Puente:
     # -- agents -------------------------------------------------------------------
 
     def handle_agent_action(self, action: AgentAction) -> HandlerResult:
-        with Session(self.engine, expire_on_commit=False) as session:
-            escalation = session.get(Escalation, action.escalation_id)
-            if escalation is None:
-                raise ActionRejected(f"case #{action.escalation_id} does not exist")
-            conversation = session.get(Conversation, escalation.conversation_id)
-            assert conversation is not None
-            creator = session.get(Creator, conversation.creator_id)
-            assert creator is not None
-            t = translator(creator.locale)
-            replies, sender = self._apply_agent_action(action, escalation, conversation, t)
-            for reply in replies:
-                self._store_reply(session, conversation, reply, sender)
-            conversation.updated_at = self.clock()
-            session.commit()
-            return HandlerResult(
-                conversation.platform,
-                conversation.chat_id,
-                creator.locale,
-                tuple(replies),
-                (EscalationChanged(action.escalation_id, escalation.status, escalation.assignee),),
-            )
+        """Take, return, resolve, transfer, save to the KB or reply: see :mod:`handlers.agents`."""
+        return AgentDesk(self).handle(action)
 
-    def _apply_agent_action(
-        self, action: AgentAction, case: Escalation, conversation: Conversation, t: Translator
-    ) -> tuple[list[OutgoingMessage], Sender]:
-        state = ConversationState(conversation.state)
-        if case.status not in store.OPEN_STATUSES:
-            raise ActionRejected(f"case #{case.id} is already {case.status}")
-        now = self.clock()
-        if action.kind is AgentActionKind.TAKE:
-            conversation.state = next_state(state, Event.TAKE)
-            case.status, case.assignee = EscalationStatus.ASSIGNED, action.agent_id
-            case.assigned_at = now
-            return [OutgoingMessage(t.gettext("agent_joined"))], Sender.BOT
-        if action.kind is AgentActionKind.RETURN:
-            conversation.state = next_state(state, Event.RETURN)
-            case.status = EscalationStatus.RETURNED
-            return [OutgoingMessage(t.gettext("back_to_bot"))], Sender.BOT
-        if action.kind is AgentActionKind.RESOLVE:
-            conversation.state = next_state(state, Event.RESOLVE)
-            case.status, case.resolved_at = EscalationStatus.RESOLVED, now
-            case.root_cause, case.resolution = action.root_cause, action.text or None
-            survey = tuple(
-                Suggestion(str(n), f"{SURVEY_PAYLOAD}{case.id}:{n}") for n in range(1, 6)
-            )
-            return [
-                OutgoingMessage(t.gettext("resolved", case=case.id)),
-                OutgoingMessage(t.gettext("survey_question"), survey),
-            ], Sender.BOT
-        if state is not ConversationState.AGENT or case.assignee != action.agent_id:
-            raise ActionRejected("take the case before replying to the creator")
-        return [OutgoingMessage(clean(action.text))], Sender.AGENT
+
+__all__ = ["ActionRejected", "AgentAction", "AgentActionKind", "HandlerResult", "Puente"]

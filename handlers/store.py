@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
 
 from handlers.kb import KbRow, join_variants, split_variants
-from handlers.messages import Attachment, Suggestion
+from handlers.messages import Attachment, OutgoingMessage, Suggestion
 from handlers.models import (
     Conversation,
     Creator,
@@ -210,6 +210,32 @@ def kb_version(session: Session) -> tuple[int, datetime | None]:
     return int(count), latest
 
 
+def add_reply(
+    session: Session,
+    conversation: Conversation,
+    reply: OutgoingMessage,
+    sender: Sender,
+    *,
+    when: datetime,
+    relay_ref: str | None = None,
+) -> Message:
+    """An outbound message for the creator, waiting in the outbox."""
+    assert conversation.id is not None
+    message = add_message(
+        session,
+        conversation_id=conversation.id,
+        direction=Direction.OUT,
+        sender=sender,
+        text=reply.text,
+        attachments=reply.attachments,
+        suggestions=reply.suggestions,
+        created_at=when,
+    )
+    message.relay_ref = relay_ref
+    session.flush()
+    return message
+
+
 def mark_delivered(
     session: Session, *, message_id: int, when: datetime, platform_message_id: str | None = None
 ) -> None:
@@ -218,3 +244,14 @@ def mark_delivered(
         message.delivered_at = when
         message.platform_message_id = platform_message_id or message.platform_message_id
         message.error = None
+
+
+def transcript(session: Session, *, conversation_id: int, limit: int = 50) -> list[list[str]]:
+    """The conversation's last messages as [role, text] pairs, oldest first."""
+    rows = session.exec(
+        select(Message.sender, Message.text)
+        .where(Message.conversation_id == conversation_id)
+        .order_by(col(Message.id).desc())
+        .limit(limit)
+    ).all()
+    return [[str(sender), text] for sender, text in reversed(rows)]

@@ -8,8 +8,10 @@ EXPECTED = [
     (State.ESCALATED, Event.TAKE, State.AGENT),
     (State.ESCALATED, Event.RETURN, State.BOT),
     (State.ESCALATED, Event.RESOLVE, State.RESOLVED),
+    (State.ESCALATED, Event.TRANSFER, State.ESCALATED),
     (State.AGENT, Event.RETURN, State.BOT),
     (State.AGENT, Event.RESOLVE, State.RESOLVED),
+    (State.AGENT, Event.TRANSFER, State.ESCALATED),
     (State.RESOLVED, Event.REOPEN, State.BOT),
     (State.RESOLVED, Event.ESCALATE, State.ESCALATED),
 ]

@@ -1,0 +1,34 @@
+"""What an agent can do to a case, as the agents' adapter reports it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+SURVEY_PAYLOAD = "csat:"  # a survey button: csat:<case>:<1-5>
+
+
+class AgentActionKind(StrEnum):
+    TAKE = "take"
+    RETURN = "return"
+    RESOLVE = "resolve"
+    REPLY = "reply"
+    TRANSFER = "transfer"
+    SAVE_KB = "save_kb"
+
+
+@dataclass(frozen=True, slots=True)
+class AgentAction:
+    kind: AgentActionKind
+    escalation_id: int
+    agent_id: str
+    text: str = ""
+    root_cause: str | None = None
+    queue: str | None = None  # transfer: the other team's queue
+    question: str = ""  # save to KB: the creator's question (text is the answer)
+    category: str = ""
+    relay_ref: str | None = None  # reply: where the agent wrote it, for the delivery mark
+
+
+class ActionRejected(ValueError):
+    """An agent action that doesn't fit the case's state (e.g. resolving a closed case)."""

@@ -1,0 +1,171 @@
+"""The agents' entry point: what taking, returning, resolving, transferring, saving to the KB
+or replying does to a case, its conversation, the creator and the agents' card."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlmodel import Session, select
+
+from handlers import casework, store
+from handlers.actions import SURVEY_PAYLOAD, ActionRejected, AgentAction, AgentActionKind
+from handlers.casework import Kind
+from handlers.conversation import Event, next_state
+from handlers.i18n import Translator, translator
+from handlers.messages import OutgoingMessage, Suggestion
+from handlers.models import (
+    Conversation,
+    ConversationState,
+    Creator,
+    Escalation,
+    EscalationStatus,
+    KbArticle,
+    Sender,
+)
+from handlers.text import clean
+
+if TYPE_CHECKING:
+    from handlers.router import HandlerResult, Puente
+
+Replies = tuple[list[OutgoingMessage], Sender]
+
+
+class AgentDesk:
+    def __init__(self, puente: Puente) -> None:
+        self.puente = puente
+
+    def handle(self, action: AgentAction) -> HandlerResult:
+        from handlers.router import EscalationChanged, HandlerResult
+
+        with Session(self.puente.engine, expire_on_commit=False) as session:
+            case = session.get(Escalation, action.escalation_id)
+            if case is None:
+                raise ActionRejected(f"case #{action.escalation_id} does not exist")
+            conversation = session.get(Conversation, case.conversation_id)
+            creator = session.get(Creator, conversation.creator_id) if conversation else None
+            assert conversation is not None and creator is not None
+            replies, sender = self._apply(session, action, case, conversation, creator)
+            relay = action.relay_ref if sender is Sender.AGENT else None
+            outbox = [
+                store.add_reply(session, conversation, r, sender, when=self.now, relay_ref=relay)
+                for r in replies
+            ]
+            conversation.updated_at = self.now
+            session.commit()
+            return HandlerResult(
+                conversation.platform,
+                conversation.chat_id,
+                creator.locale,
+                tuple(replies),
+                (EscalationChanged(action.escalation_id, case.status, case.assignee),),
+                outbox_ids=tuple(m.id for m in outbox if m.id is not None),
+            )
+
+    @property
+    def now(self):  # type: ignore[no-untyped-def]
+        return self.puente.clock()
+
+    def _apply(
+        self,
+        session: Session,
+        action: AgentAction,
+        case: Escalation,
+        conversation: Conversation,
+        creator: Creator,
+    ) -> Replies:
+        t = translator(creator.locale)
+        if action.kind is AgentActionKind.SAVE_KB:
+            return self._save_kb(session, action, case, creator)
+        if case.status not in store.OPEN_STATUSES:
+            raise ActionRejected(f"case #{case.id} is already {case.status}")
+        handler = {
+            AgentActionKind.TAKE: self._take,
+            AgentActionKind.RETURN: self._return,
+            AgentActionKind.RESOLVE: self._resolve,
+            AgentActionKind.TRANSFER: self._transfer,
+            AgentActionKind.REPLY: self._reply,
+        }[action.kind]
+        replies = handler(session, action, case, conversation, t)
+        if action.kind is not AgentActionKind.REPLY:
+            casework.post(session, case, Kind.UPDATE)
+        return replies
+
+    def _take(self, _s: Session, action: AgentAction, case: Escalation, conv: Conversation,
+              t: Translator) -> Replies:  # fmt: skip
+        conv.state = next_state(ConversationState(conv.state), Event.TAKE)
+        case.status, case.assignee, case.assigned_at = (
+            EscalationStatus.ASSIGNED, action.agent_id, self.now
+        )  # fmt: skip
+        return [OutgoingMessage(t.gettext("agent_joined"))], Sender.BOT
+
+    def _return(self, _s: Session, _a: AgentAction, case: Escalation, conv: Conversation,
+                t: Translator) -> Replies:  # fmt: skip
+        conv.state = next_state(ConversationState(conv.state), Event.RETURN)
+        case.status = EscalationStatus.RETURNED
+        return [OutgoingMessage(t.gettext("back_to_bot"))], Sender.BOT
+
+    def _resolve(self, _s: Session, action: AgentAction, case: Escalation, conv: Conversation,
+                 t: Translator) -> Replies:  # fmt: skip
+        conv.state = next_state(ConversationState(conv.state), Event.RESOLVE)
+        case.status, case.resolved_at = EscalationStatus.RESOLVED, self.now
+        case.root_cause, case.resolution = action.root_cause, action.text or None
+        survey = tuple(Suggestion(str(n), f"{SURVEY_PAYLOAD}{case.id}:{n}") for n in range(1, 6))
+        return [
+            OutgoingMessage(t.gettext("resolved", case=case.id)),
+            OutgoingMessage(t.gettext("survey_question"), survey),
+        ], Sender.BOT
+
+    def _transfer(self, session: Session, action: AgentAction, case: Escalation,
+                  conv: Conversation, t: Translator) -> Replies:  # fmt: skip
+        if not action.queue or action.queue == case.queue:
+            raise ActionRejected("choose another team to transfer the case to")
+        conv.state = next_state(ConversationState(conv.state), Event.TRANSFER)
+        moved = Escalation(
+            conversation_id=case.conversation_id,
+            priority=case.priority,
+            category=case.category,
+            reason=case.reason,
+            summary=case.summary,
+            created_at=self.now,
+            due_at=self.puente.policy.due(case.priority, self.now),
+            queue=action.queue,
+            linked_from=case.id,
+        )
+        session.add(moved)
+        session.flush()
+        case.status, case.transferred_to = EscalationStatus.TRANSFERRED, moved.id
+        casework.post(session, moved, Kind.CARD)
+        assert conv.id is not None
+        lines = store.transcript(session, conversation_id=conv.id)
+        casework.post(session, moved, Kind.THREAD, role="transcript", lines=lines)
+        return [OutgoingMessage(t.gettext("case_transferred", case=moved.id))], Sender.BOT
+
+    def _reply(self, _s: Session, action: AgentAction, case: Escalation, conv: Conversation,
+               _t: Translator) -> Replies:  # fmt: skip
+        if ConversationState(conv.state) is not ConversationState.AGENT:
+            raise ActionRejected("take the case before replying to the creator")
+        if case.assignee != action.agent_id:
+            raise ActionRejected("only the agent who took the case replies to the creator")
+        return [OutgoingMessage(clean(action.text))], Sender.AGENT
+
+    def _save_kb(self, session: Session, action: AgentAction, case: Escalation,
+                 creator: Creator) -> Replies:  # fmt: skip
+        """A draft article awaiting review: not answered from until someone publishes it."""
+        article_id = f"draft-case-{case.id}"
+        draft = session.exec(
+            select(KbArticle).where(
+                KbArticle.article_id == article_id, KbArticle.locale == creator.locale
+            )
+        ).first() or KbArticle(
+            article_id=article_id, locale=creator.locale, questions="", answer=""
+        )
+        draft.category = clean(action.category)[:80] or case.category
+        draft.questions = clean(action.question)[:3000]
+        draft.answer = clean(action.text)[:3000]
+        draft.published = False
+        draft.source_case = case.id
+        draft.updated_at = self.now
+        session.add(draft)
+        casework.post(session, case, Kind.THREAD, role="kb_draft", article=article_id,
+                      agent=action.agent_id)  # fmt: skip
+        return [], Sender.BOT
