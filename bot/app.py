@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bot.config import Settings
+from bot.config import Settings, pairs
+from handlers.casework import Routing
 from handlers.db import make_engine
 from handlers.kb_source import KbSource
 from handlers.matcher import MatchPolicy
@@ -30,4 +31,15 @@ def build_puente(settings: Settings) -> Puente:
         encoder=encoder(settings),
         check_every=settings.kb_reload_seconds,
     )
-    return Puente(engine=engine, kb=kb, policy=ConversationPolicy(max_misses=settings.max_misses))
+    routing = Routing(
+        default_queue=settings.slack_escalation_channel,
+        by_category=pairs(settings.routes),
+        vip_by_category=pairs(settings.vip_routes),
+        teams=pairs(settings.teams),
+    )
+    return Puente(
+        engine=engine,
+        kb=kb,
+        policy=ConversationPolicy(max_misses=settings.max_misses),
+        routing=routing,
+    )

@@ -45,6 +45,36 @@ class Settings(BaseSettings):
     telegram_webhook_secret: str | None = Field(
         None, validation_alias=_env("TELEGRAM_WEBHOOK_SECRET")
     )
+    slack_bot_token: str | None = Field(None, validation_alias=_env("SLACK_BOT_TOKEN"))
+    slack_signing_secret: str | None = Field(None, validation_alias=_env("SLACK_SIGNING_SECRET"))
+    slack_app_token: str | None = Field(None, validation_alias=_env("SLACK_APP_TOKEN"))
+    slack_api_url: str | None = Field(None, validation_alias=_env("SLACK_API_URL"))
+    slack_escalation_channel: str | None = Field(
+        None, validation_alias=_env("SLACK_ESCALATION_CHANNEL")
+    )
+    slack_agents: str = Field("", validation_alias=_env("SLACK_AGENTS"))
+    routes: str = Field("", validation_alias=_env("PUENTE_ROUTES"))
+    vip_routes: str = Field("", validation_alias=_env("PUENTE_VIP_ROUTES"))
+    teams: str = Field("", validation_alias=_env("PUENTE_TEAMS"))
+    root_causes: str = Field(
+        "bug de la app,pago retrasado,error del creador,moderación,cuenta comprometida,"
+        "consulta sin incidencia,otro",
+        validation_alias=_env("PUENTE_ROOT_CAUSES"),
+    )
     host: str = Field("0.0.0.0", validation_alias=_env("HOST"))
     port: int = Field(8000, ge=1, le=65535, validation_alias=_env("PORT"))
     log_level: str = Field("WARNING", validation_alias=_env("PUENTE_LOG_LEVEL"))
+
+
+def pairs(value: str) -> tuple[tuple[str, str], ...]:
+    """``"a=C1, b=C2"`` → ``(("a", "C1"), ("b", "C2"))``; blanks and malformed items skipped."""
+    found = []
+    for item in value.split(","):
+        key, sep, target = item.partition("=")
+        if sep and key.strip() and target.strip():
+            found.append((key.strip(), target.strip()))
+    return tuple(found)
+
+
+def items(value: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in value.split(",") if item.strip())

@@ -5,33 +5,67 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Any
 
 import uvicorn
 
 from bot.app import build_puente
-from bot.config import Settings
+from bot.config import Settings, items, pairs
 from bot.web import build_web_app
+from handlers.router import Puente
 
 log = logging.getLogger("puente.serve")
 
 
+def telegram_adapter(puente: Puente, settings: Settings) -> Any:
+    if not settings.telegram_bot_token:
+        log.warning("telegram: not started (set TELEGRAM_BOT_TOKEN to start it)")
+        return None
+    from bot.adapters.telegram import TelegramAdapter, TelegramConfig, check_token
+
+    config = TelegramConfig(
+        token=check_token(settings.telegram_bot_token),
+        base_url=settings.telegram_base_url,
+        base_file_url=settings.telegram_base_file_url,
+        webhook_url=settings.telegram_webhook_url,
+        webhook_secret=settings.telegram_webhook_secret,
+    )
+    return TelegramAdapter(puente, config)
+
+
+def slack_adapter(puente: Puente, settings: Settings, wake: Any) -> Any:
+    if not settings.slack_bot_token:
+        log.warning("slack: not started (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET)")
+        return None
+    if not settings.slack_signing_secret and not settings.slack_app_token:
+        raise ValueError("SLACK_SIGNING_SECRET is required in HTTP mode (or set SLACK_APP_TOKEN)")
+    from bot.adapters.slack import SlackAdapter, SlackConfig
+
+    config = SlackConfig(
+        bot_token=settings.slack_bot_token,
+        signing_secret=settings.slack_signing_secret or "",
+        app_token=settings.slack_app_token,
+        api_url=settings.slack_api_url,
+        agents=items(settings.slack_agents),
+        root_causes=items(settings.root_causes),
+        teams=pairs(settings.teams),
+    )
+    return SlackAdapter(puente, config, wake=wake)
+
+
 async def serve(settings: Settings) -> int:
     puente = build_puente(settings)
-    telegram = None
-    if settings.telegram_bot_token:
-        from bot.adapters.telegram import TelegramAdapter, TelegramConfig, check_token
+    telegram = telegram_adapter(puente, settings)
+    adapters: list[Any] = [telegram] if telegram else []
 
-        config = TelegramConfig(
-            token=check_token(settings.telegram_bot_token),
-            base_url=settings.telegram_base_url,
-            base_file_url=settings.telegram_base_file_url,
-            webhook_url=settings.telegram_webhook_url,
-            webhook_secret=settings.telegram_webhook_secret,
-        )
-        telegram = TelegramAdapter(puente, config)
-    else:
-        log.warning("telegram: not started (set TELEGRAM_BOT_TOKEN to start it)")
-    app = build_web_app(puente, telegram=telegram)
+    def wake_all() -> None:
+        for adapter in adapters:
+            adapter.wake()
+
+    slack = slack_adapter(puente, settings, wake_all)
+    if slack is not None:
+        adapters.append(slack)
+    app = build_web_app(puente, telegram=telegram, slack=slack)
     server = uvicorn.Server(
         uvicorn.Config(
             app,
@@ -42,15 +76,16 @@ async def serve(settings: Settings) -> int:
             access_log=False,
         )
     )
-    starting = asyncio.create_task(telegram.start()) if telegram else None
+    starting = [asyncio.create_task(adapter.start()) for adapter in adapters]
     log.warning("web: listening on %s:%d", settings.host, settings.port)
     try:
         await server.serve()
     finally:
-        if starting is not None and not starting.done():
-            starting.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await starting
-        if telegram is not None:
-            await telegram.stop()
+        for task in starting:
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        for adapter in adapters:
+            await adapter.stop()
     return 0

@@ -7,20 +7,28 @@ from typing import TYPE_CHECKING
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from handlers.router import Puente
 
 if TYPE_CHECKING:
+    from bot.adapters.slack import SlackAdapter
     from bot.adapters.telegram import TelegramAdapter
 
 MAX_BODY = 1_000_000
 TELEGRAM_PATH = "/telegram/webhook"
+SLACK_PATH = "/slack/events"
 
 
-def build_web_app(puente: Puente, *, telegram: TelegramAdapter | None = None) -> Starlette:
+def build_web_app(
+    puente: Puente,
+    *,
+    telegram: TelegramAdapter | None = None,
+    slack: SlackAdapter | None = None,
+) -> Starlette:
     async def healthz(_: Request) -> JSONResponse:
         try:
             with puente.engine.connect() as connection:
@@ -46,10 +54,25 @@ def build_web_app(puente: Puente, *, telegram: TelegramAdapter | None = None) ->
         status, reason = await telegram.receive_webhook(secret, body)
         return PlainTextResponse(reason, status_code=status)
 
+    async def slack_events(request: Request) -> Response:
+        """Bolt verifies the signature and routes; its dispatch is synchronous (it waits for
+        listeners to ack), so it runs in a worker thread, never on the event loop."""
+        if slack is None:
+            return PlainTextResponse("slack is not configured", status_code=404)
+        body = await _bounded_body(request)
+        if body is None:
+            return PlainTextResponse("payload too large", status_code=413)
+        headers = dict(request.headers.items())
+        status, reply_headers, reply = await run_in_threadpool(
+            slack.handle_http, body, request.url.query, headers
+        )
+        return Response(content=reply, status_code=status, headers=reply_headers)
+
     return Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route(TELEGRAM_PATH, telegram_webhook, methods=["POST"]),
+            Route(SLACK_PATH, slack_events, methods=["POST"]),
         ]
     )
 

@@ -90,22 +90,27 @@ class AgentDesk:
             casework.post(session, case, Kind.UPDATE)
         return replies
 
-    def _take(self, _s: Session, action: AgentAction, case: Escalation, conv: Conversation,
-              t: Translator) -> Replies:  # fmt: skip
+    def _take(
+        self, _s: Session, action: AgentAction, case: Escalation, conv: Conversation, t: Translator
+    ) -> Replies:
         conv.state = next_state(ConversationState(conv.state), Event.TAKE)
         case.status, case.assignee, case.assigned_at = (
-            EscalationStatus.ASSIGNED, action.agent_id, self.now
-        )  # fmt: skip
+            EscalationStatus.ASSIGNED,
+            action.agent_id,
+            self.now,
+        )
         return [OutgoingMessage(t.gettext("agent_joined"))], Sender.BOT
 
-    def _return(self, _s: Session, _a: AgentAction, case: Escalation, conv: Conversation,
-                t: Translator) -> Replies:  # fmt: skip
+    def _return(
+        self, _s: Session, _a: AgentAction, case: Escalation, conv: Conversation, t: Translator
+    ) -> Replies:
         conv.state = next_state(ConversationState(conv.state), Event.RETURN)
         case.status = EscalationStatus.RETURNED
         return [OutgoingMessage(t.gettext("back_to_bot"))], Sender.BOT
 
-    def _resolve(self, _s: Session, action: AgentAction, case: Escalation, conv: Conversation,
-                 t: Translator) -> Replies:  # fmt: skip
+    def _resolve(
+        self, _s: Session, action: AgentAction, case: Escalation, conv: Conversation, t: Translator
+    ) -> Replies:
         conv.state = next_state(ConversationState(conv.state), Event.RESOLVE)
         case.status, case.resolved_at = EscalationStatus.RESOLVED, self.now
         case.root_cause, case.resolution = action.root_cause, action.text or None
@@ -115,8 +120,14 @@ class AgentDesk:
             OutgoingMessage(t.gettext("survey_question"), survey),
         ], Sender.BOT
 
-    def _transfer(self, session: Session, action: AgentAction, case: Escalation,
-                  conv: Conversation, t: Translator) -> Replies:  # fmt: skip
+    def _transfer(
+        self,
+        session: Session,
+        action: AgentAction,
+        case: Escalation,
+        conv: Conversation,
+        t: Translator,
+    ) -> Replies:
         if not action.queue or action.queue == case.queue:
             raise ActionRejected("choose another team to transfer the case to")
         conv.state = next_state(ConversationState(conv.state), Event.TRANSFER)
@@ -140,16 +151,18 @@ class AgentDesk:
         casework.post(session, moved, Kind.THREAD, role="transcript", lines=lines)
         return [OutgoingMessage(t.gettext("case_transferred", case=moved.id))], Sender.BOT
 
-    def _reply(self, _s: Session, action: AgentAction, case: Escalation, conv: Conversation,
-               _t: Translator) -> Replies:  # fmt: skip
+    def _reply(
+        self, _s: Session, action: AgentAction, case: Escalation, conv: Conversation, _t: Translator
+    ) -> Replies:
         if ConversationState(conv.state) is not ConversationState.AGENT:
             raise ActionRejected("take the case before replying to the creator")
         if case.assignee != action.agent_id:
             raise ActionRejected("only the agent who took the case replies to the creator")
         return [OutgoingMessage(clean(action.text))], Sender.AGENT
 
-    def _save_kb(self, session: Session, action: AgentAction, case: Escalation,
-                 creator: Creator) -> Replies:  # fmt: skip
+    def _save_kb(
+        self, session: Session, action: AgentAction, case: Escalation, creator: Creator
+    ) -> Replies:
         """A draft article awaiting review: not answered from until someone publishes it."""
         article_id = f"draft-case-{case.id}"
         draft = session.exec(
@@ -166,6 +179,7 @@ class AgentDesk:
         draft.source_case = case.id
         draft.updated_at = self.now
         session.add(draft)
-        casework.post(session, case, Kind.THREAD, role="kb_draft", article=article_id,
-                      agent=action.agent_id)  # fmt: skip
+        casework.post(
+            session, case, Kind.THREAD, role="kb_draft", article=article_id, agent=action.agent_id
+        )
         return [], Sender.BOT

@@ -47,5 +47,6 @@ def creator_line(
     session: Session, case: Escalation, creator: Creator, text: str, attachments: list[str]
 ) -> AgentPost:
     name = creator.display_name or creator.platform_user_id
-    return post(session, case, Kind.THREAD, role="creator", author=name, text=text,
-                attachments=attachments)  # fmt: skip
+    return post(
+        session, case, Kind.THREAD, role="creator", author=name, text=text, attachments=attachments
+    )

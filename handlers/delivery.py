@@ -202,8 +202,14 @@ def _mark_relay(session: Session, message: Message, *, delivered: bool) -> None:
         mark = DELIVERED_MARK if delivered else FAILED_MARK
         casework.post(session, case, Kind.REACTION, ref=message.relay_ref, name=mark)
     if not delivered:
-        casework.post(session, case, Kind.THREAD, role="undeliverable", text=message.text,
-                      error=message.error or "")  # fmt: skip
+        casework.post(
+            session,
+            case,
+            Kind.THREAD,
+            role="undeliverable",
+            text=message.text,
+            error=message.error or "",
+        )
 
 
 def backoff(attempts: int) -> timedelta:

@@ -400,6 +400,17 @@ class Puente:
 
     # -- agents -------------------------------------------------------------------
 
+    def case_question_and_answer(self, escalation_id: int) -> tuple[str, str]:
+        """The creator's last words and the agent's last answer: a KB draft's starting point."""
+        with Session(self.engine) as session:
+            case = session.get(Escalation, escalation_id)
+            if case is None:
+                return "", ""
+            lines = store.transcript(session, conversation_id=case.conversation_id)
+        question = next((t for role, t in reversed(lines) if role == Sender.CREATOR), "")
+        answer = next((t for role, t in reversed(lines) if role == Sender.AGENT), "")
+        return question, answer
+
     def handle_agent_action(self, action: AgentAction) -> HandlerResult:
         """Take, return, resolve, transfer, save to the KB or reply: see :mod:`handlers.agents`."""
         return AgentDesk(self).handle(action)

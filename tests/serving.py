@@ -1,0 +1,87 @@
+"""Runs Puente's adapters and web app as ``puente serve`` does, on a loop in a thread."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Coroutine
+from typing import Any
+
+import uvicorn
+
+from bot.adapters.slack import SlackAdapter, SlackConfig
+from bot.adapters.telegram import TelegramAdapter, TelegramConfig
+from bot.web import build_web_app
+from handlers.router import Puente
+
+
+class Service:
+    def __init__(
+        self,
+        puente: Puente,
+        *,
+        telegram: TelegramConfig | None = None,
+        slack: SlackConfig | None = None,
+    ) -> None:
+        self.puente = puente
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.telegram: TelegramAdapter | None = None
+        self.slack: SlackAdapter | None = None
+        self.run(self._build(telegram, slack))
+        self.server: uvicorn.Server | None = None
+        self.base = ""
+
+    async def _build(self, telegram: TelegramConfig | None, slack: SlackConfig | None) -> None:
+        if telegram is not None:
+            self.telegram = TelegramAdapter(self.puente, telegram)
+        if slack is not None:
+            self.slack = SlackAdapter(self.puente, slack, wake=self.wake_all)
+
+    def wake_all(self) -> None:
+        for adapter in (self.telegram, self.slack):
+            if adapter is not None:
+                self.loop.call_soon_threadsafe(adapter.wake)
+
+    def run(self, coroutine: Coroutine[Any, Any, Any], timeout: float = 30) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+    def start(self) -> Service:
+        for adapter in (self.telegram, self.slack):
+            if adapter is not None:
+                self.run(adapter.start())
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        app = build_web_app(self.puente, telegram=self.telegram, slack=self.slack)
+        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+        asyncio.run_coroutine_threadsafe(self.server.serve(sockets=[sock]), self.loop)
+        self.base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 10
+        while not self.server.started and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.should_exit = True
+            time.sleep(0.2)
+        for adapter in (self.telegram, self.slack):
+            if adapter is not None:
+                self.run(adapter.stop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+
+def wait_until(condition: Any, timeout: float = 10.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.05)
