@@ -33,7 +33,7 @@ def telegram_adapter(puente: Puente, settings: Settings) -> Any:
     return TelegramAdapter(puente, config)
 
 
-def slack_adapter(puente: Puente, settings: Settings, wake: Any) -> Any:
+def slack_adapter(puente: Puente, settings: Settings, wake: Any, files: Any) -> Any:
     if not settings.slack_bot_token:
         log.warning("slack: not started (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET)")
         return None
@@ -50,7 +50,7 @@ def slack_adapter(puente: Puente, settings: Settings, wake: Any) -> Any:
         root_causes=items(settings.root_causes),
         teams=pairs(settings.teams),
     )
-    return SlackAdapter(puente, config, wake=wake)
+    return SlackAdapter(puente, config, wake=wake, files=files)
 
 
 async def serve(settings: Settings) -> int:
@@ -62,7 +62,8 @@ async def serve(settings: Settings) -> int:
         for adapter in adapters:
             adapter.wake()
 
-    slack = slack_adapter(puente, settings, wake_all)
+    files = {"telegram": telegram.download} if telegram else {}
+    slack = slack_adapter(puente, settings, wake_all, files)
     if slack is not None:
         adapters.append(slack)
     app = build_web_app(puente, telegram=telegram, slack=slack)

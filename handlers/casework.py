@@ -7,10 +7,12 @@ adapter (Slack) delivers them in order per case.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlmodel import Session
 
+from handlers.messages import Attachment
 from handlers.models import AgentPost, Creator, Escalation
 
 
@@ -19,6 +21,7 @@ class Kind:
     UPDATE = "update"  # redraw the card after a state change
     THREAD = "thread"  # a line in the case's thread
     REACTION = "reaction"  # ✓ / ⚠️ on an agent's message once relayed
+    FILE = "file"  # a file the creator sent, copied into the case's thread
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,9 +47,25 @@ def post(session: Session, case: Escalation, kind: str, **payload: object) -> Ag
 
 
 def creator_line(
-    session: Session, case: Escalation, creator: Creator, text: str, attachments: list[str]
-) -> AgentPost:
+    session: Session,
+    case: Escalation,
+    creator: Creator,
+    text: str,
+    attachments: Sequence[Attachment],
+) -> None:
+    """The creator's message in the thread, then each of their files as its own post (so a
+    failed upload is retried alone)."""
     name = creator.display_name or creator.platform_user_id
-    return post(
-        session, case, Kind.THREAD, role="creator", author=name, text=text, attachments=attachments
-    )
+    kinds = [a.kind for a in attachments]
+    post(session, case, Kind.THREAD, role="creator", author=name, text=text, attachments=kinds)
+    for attachment in attachments:
+        post(
+            session,
+            case,
+            Kind.FILE,
+            platform=creator.platform,
+            file_id=attachment.platform_file_id,
+            name=attachment.file_name or f"{attachment.kind}",
+            mime=attachment.mime_type,
+            type=attachment.kind,
+        )

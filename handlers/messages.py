@@ -54,3 +54,4 @@ class OutgoingMessage:
     text: str
     suggestions: tuple[Suggestion, ...] = ()
     attachments: tuple[Attachment, ...] = ()
+    article_id: str | None = None  # the KB article this answer came from, for the agents

@@ -266,7 +266,8 @@ class Puente:
             turn.conversation.misses = 0
             article = matcher.kb.get(article_id)
             assert article is not None
-            return turn.say(article.answer(turn.t.locale))
+            answer = OutgoingMessage(article.answer(turn.t.locale), article_id=article_id)
+            return turn.replies.append(answer)
         if action is Action.CLARIFY:
             articles = [a for a in map(matcher.kb.get, result.suggestions) if a is not None]
             return turn.say(
@@ -322,8 +323,7 @@ class Puente:
         case = store.open_escalation(turn.session, conversation_id=turn.conversation.id)
         if case is None:
             return
-        kinds = [a.kind for a in turn.message.attachments]
-        casework.creator_line(turn.session, case, turn.creator, turn.text, kinds)
+        casework.creator_line(turn.session, case, turn.creator, turn.text, turn.message.attachments)
         if state is not ConversationState.ESCALATED:
             return
         if detect(turn.text) is Intent.HUMAN_REQUEST:

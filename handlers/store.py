@@ -229,6 +229,7 @@ def add_reply(
         text=reply.text,
         attachments=reply.attachments,
         suggestions=reply.suggestions,
+        article_id=reply.article_id,
         created_at=when,
     )
     message.relay_ref = relay_ref

@@ -39,7 +39,8 @@ class Service:
         if telegram is not None:
             self.telegram = TelegramAdapter(self.puente, telegram)
         if slack is not None:
-            self.slack = SlackAdapter(self.puente, slack, wake=self.wake_all)
+            files = {"telegram": self.telegram.download} if self.telegram else {}
+            self.slack = SlackAdapter(self.puente, slack, wake=self.wake_all, files=files)
 
     def wake_all(self) -> None:
         for adapter in (self.telegram, self.slack):

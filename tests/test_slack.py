@@ -336,3 +336,16 @@ def test_agents_outbox_rows_are_all_delivered(
 
     wait_until(lambda: not pending())
     assert case_row(puente).thread_ts == desk.card()["ts"]
+
+
+def test_a_creators_photo_is_copied_into_the_thread(
+    service: Service, desk: Desk, slack_api: FakeSlack, telegram_api: FakeTelegram
+) -> None:
+    telegram_api.user_sends(CHAT, "/agente")
+    card = desk.card()
+    telegram_api.user_sends_photo(CHAT, b"\xff\xd8\xff\xe0 comprobante", caption="mi recibo")
+    wait_until(lambda: any("mi recibo" in line for line in desk.thread(card["ts"])))
+    uploaded = wait_until(lambda: slack_api.files)
+    (file_id,) = uploaded
+    assert slack_api.file_content(file_id) == b"\xff\xd8\xff\xe0 comprobante"
+    assert wait_until(lambda: slack_api.calls_to("files.completeUploadExternal"))

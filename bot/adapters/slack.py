@@ -15,7 +15,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -80,9 +80,16 @@ class SlackConfig:
 
 class SlackAdapter:
     def __init__(
-        self, puente: Puente, config: SlackConfig, *, wake: Callable[[], None] = lambda: None
+        self,
+        puente: Puente,
+        config: SlackConfig,
+        *,
+        wake: Callable[[], None] = lambda: None,
+        files: dict[str, Callable[[str], Awaitable[bytes | None]]] | None = None,
     ) -> None:
         self.puente = puente
+        self.files = files or {}
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.config = config
         self.wake_creators = wake
         self.t = translator(config.locale)
@@ -110,6 +117,7 @@ class SlackAdapter:
     # -- lifecycle ---------------------------------------------------------------------
 
     async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         self._tasks.append(asyncio.create_task(self._deliver_forever(), name="slack-send"))
         await asyncio.to_thread(self._recover)
         if self.config.app_token:
@@ -489,6 +497,8 @@ class SlackAdapter:
                 channel=item.queue or "", ts=item.thread_ts or "", text=text, blocks=card
             )
             return None
+        if item.kind == Kind.FILE:
+            return self._copy_file(item)
         if item.kind == Kind.REACTION:
             channel, _, ts = str(item.payload["ref"]).partition(":")
             try:
@@ -507,6 +517,25 @@ class SlackAdapter:
             unfurl_media=False,
         )
         return str(sent["ts"])
+
+    def _copy_file(self, item: AgentItem) -> str | None:
+        """Upload a creator's file into the case's thread, fetched from their platform."""
+        payload = item.payload
+        fetch = self.files.get(str(payload.get("platform")))
+        if fetch is None or self._loop is None:
+            return None
+        future = asyncio.run_coroutine_threadsafe(fetch(str(payload["file_id"])), self._loop)
+        data = future.result(timeout=120)
+        if not data:
+            return None
+        self.client.files_upload_v2(
+            channel=item.queue or "",
+            thread_ts=item.thread_ts,
+            file=data,
+            filename=str(payload.get("name") or "archivo"),
+            title=str(payload.get("name") or payload.get("type") or "archivo"),
+        )
+        return None
 
     def _thread_text(self, payload: dict[str, Any]) -> str:
         role = payload.get("role")

@@ -59,6 +59,7 @@ warnings.filterwarnings("ignore", message="Please use 'Bot.getUpdates'", categor
 
 PLATFORM = Platform.TELEGRAM.value
 MAX_TEXT = 4096
+MAX_FILE_BYTES = 20 * 1024 * 1024
 CALLBACK_BYTES = 64
 TOKEN_PATTERN = re.compile(r"^\d{3,15}:[A-Za-z0-9_-]{30,64}$")
 ALLOWED_UPDATES = ["message", "callback_query"]
@@ -377,7 +378,7 @@ class TelegramAdapter:
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         error = context.error
         update_id = update.update_id if isinstance(update, Update) else None
-        log.error("telegram: handling update %s failed: %s", update_id, type(error).__name__)
+        log.error("telegram: handling update %s failed", update_id, exc_info=error)
 
     # -- out -----------------------------------------------------------------------------
 
@@ -444,6 +445,13 @@ class TelegramAdapter:
                 await asyncio.sleep(wait)
         async with self._global:
             self._last_sent[chat_id] = time.monotonic()
+
+    async def download(self, file_id: str) -> bytes | None:
+        """A file the creator sent, for copying into the agents' thread (None if too big)."""
+        telegram_file = await self.bot.get_file(file_id)
+        if telegram_file.file_size and telegram_file.file_size > MAX_FILE_BYTES:
+            return None
+        return bytes(await telegram_file.download_as_bytearray())
 
     def wake(self) -> None:
         """Deliver now: new outbound messages were stored (e.g. by an agent's action)."""
