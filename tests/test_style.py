@@ -27,3 +27,26 @@ def test_handlers_import_no_chat_sdk_and_nothing_from_bot() -> None:
                 names = [node.module]
             for name in names:
                 assert name.split(".")[0] not in SDKS, f"{path.name} imports {name}"
+
+
+def imported_roots(path) -> set[str]:  # type: ignore[no-untyped-def]
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    roots: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            roots.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            roots.add(node.module.split(".")[0])
+    return roots
+
+
+def test_each_chat_sdk_is_imported_by_its_adapter_only() -> None:
+    owners = {
+        "telegram": {"telegram.py"},
+        "slack_bolt": {"slack.py"},
+        "slack_sdk": {"slack.py"},
+    }
+    for path in [*(REPO / "bot").rglob("*.py"), *(REPO / "handlers").rglob("*.py")]:
+        for sdk, allowed in owners.items():
+            if sdk in imported_roots(path):
+                assert path.name in allowed and path.parent.name == "adapters", (path, sdk)
