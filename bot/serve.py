@@ -17,7 +17,7 @@ from handlers.router import Puente
 log = logging.getLogger("puente.serve")
 
 
-def telegram_adapter(puente: Puente, settings: Settings) -> Any:
+def telegram_adapter(puente: Puente, settings: Settings, files: dict[str, Any]) -> Any:
     if not settings.telegram_bot_token:
         log.warning("telegram: not started (set TELEGRAM_BOT_TOKEN to start it)")
         return None
@@ -30,7 +30,7 @@ def telegram_adapter(puente: Puente, settings: Settings) -> Any:
         webhook_url=settings.telegram_webhook_url,
         webhook_secret=settings.telegram_webhook_secret,
     )
-    return TelegramAdapter(puente, config)
+    return TelegramAdapter(puente, config, files=files)
 
 
 def slack_adapter(puente: Puente, settings: Settings, wake: Any, files: Any) -> Any:
@@ -55,16 +55,19 @@ def slack_adapter(puente: Puente, settings: Settings, wake: Any, files: Any) -> 
 
 async def serve(settings: Settings) -> int:
     puente = build_puente(settings)
-    telegram = telegram_adapter(puente, settings)
+    files: dict[str, Any] = {}
+    telegram = telegram_adapter(puente, settings, files)
     adapters: list[Any] = [telegram] if telegram else []
 
     def wake_all() -> None:
         for adapter in adapters:
             adapter.wake()
 
-    files = {"telegram": telegram.download} if telegram else {}
     slack = slack_adapter(puente, settings, wake_all, files)
+    if telegram is not None:
+        files["telegram"] = telegram.download
     if slack is not None:
+        files["slack"] = slack.download
         adapters.append(slack)
     app = build_web_app(puente, telegram=telegram, slack=slack)
     server = uvicorn.Server(

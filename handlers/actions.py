@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from handlers.messages import Attachment
+
 SURVEY_PAYLOAD = "csat:"  # a survey button: csat:<case>:<1-5>
 
 
@@ -28,6 +30,7 @@ class AgentAction:
     question: str = ""  # save to KB: the creator's question (text is the answer)
     category: str = ""
     relay_ref: str | None = None  # reply: where the agent wrote it, for the delivery mark
+    attachments: tuple[Attachment, ...] = ()  # reply: files the agent shared
 
 
 class ActionRejected(ValueError):

@@ -158,7 +158,7 @@ class AgentDesk:
             raise ActionRejected("take the case before replying to the creator")
         if case.assignee != action.agent_id:
             raise ActionRejected("only the agent who took the case replies to the creator")
-        return [OutgoingMessage(clean(action.text))], Sender.AGENT
+        return [OutgoingMessage(clean(action.text), attachments=action.attachments)], Sender.AGENT
 
     def _save_kb(
         self, session: Session, action: AgentAction, case: Escalation, creator: Creator

@@ -26,6 +26,7 @@ class Attachment:
     file_name: str | None = None
     mime_type: str | None = None
     size: int | None = None
+    source: str | None = None  # the platform holding the file, when it isn't the chat's own
 
 
 @dataclass(frozen=True, slots=True)

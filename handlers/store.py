@@ -115,6 +115,7 @@ def add_message(
 
 def _attachment_json(attachment: Attachment) -> dict[str, object]:
     return {
+        "source": attachment.source,
         "kind": attachment.kind,
         "platform_file_id": attachment.platform_file_id,
         "file_name": attachment.file_name,

@@ -36,11 +36,13 @@ class Service:
         self.base = ""
 
     async def _build(self, telegram: TelegramConfig | None, slack: SlackConfig | None) -> None:
+        files: dict[str, Any] = {}
         if telegram is not None:
-            self.telegram = TelegramAdapter(self.puente, telegram)
+            self.telegram = TelegramAdapter(self.puente, telegram, files=files)
+            files["telegram"] = self.telegram.download
         if slack is not None:
-            files = {"telegram": self.telegram.download} if self.telegram else {}
             self.slack = SlackAdapter(self.puente, slack, wake=self.wake_all, files=files)
+            files["slack"] = self.slack.download
 
     def wake_all(self) -> None:
         for adapter in (self.telegram, self.slack):

@@ -349,3 +349,23 @@ def test_a_creators_photo_is_copied_into_the_thread(
     (file_id,) = uploaded
     assert slack_api.file_content(file_id) == b"\xff\xd8\xff\xe0 comprobante"
     assert wait_until(lambda: slack_api.calls_to("files.completeUploadExternal"))
+
+
+def test_an_agents_file_reaches_the_creator(
+    service: Service, desk: Desk, slack_api: FakeSlack, telegram_api: FakeTelegram
+) -> None:
+    telegram_api.user_sends(CHAT, "/agente")
+    card = desk.card()
+    desk.click(blocks.TAKE, 1)
+    telegram_api.wait_for_messages(CHAT, 2)
+    uploaded = slack_api.web_client().files_upload_v2(
+        filename="guia.pdf", content=b"%PDF-1.4 guia de retiros", title="guia.pdf"
+    )
+    file_id = uploaded["file"]["id"]
+    event = message_event("Te dejo la guía", user=AGENT, channel=QUEUE, thread_ts=card["ts"])
+    event["files"] = [{"id": file_id, "name": "guia.pdf", "mimetype": "application/pdf"}]
+    assert post_signed(desk.url, *event_payload(event)).status == 200
+    calls = telegram_api.wait_for_messages(CHAT, 4)
+    document = next(c for c in calls if c.method == "sendDocument")
+    assert document.files and next(iter(document.files.values())).data.startswith(b"%PDF")
+    assert calls[-1].text == "Te dejo la guía"

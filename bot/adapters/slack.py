@@ -15,6 +15,7 @@ import json
 import logging
 import re
 import time
+import urllib.request
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -54,6 +55,7 @@ ROLE_NAMES = {
 }
 GROUP_CACHE_SECONDS = 300.0
 IDLE_CHECK_SECONDS = 1.0
+MAX_FILE_BYTES = 20 * 1024 * 1024
 PERMANENT_ERRORS = {
     "channel_not_found",
     "not_in_channel",
@@ -142,6 +144,21 @@ class SlackAdapter:
 
     def wake(self) -> None:
         self._wake.set()
+
+    async def download(self, file_id: str) -> bytes | None:
+        """A file an agent shared, for delivery to a creator on another platform."""
+        return await asyncio.to_thread(self._download, file_id)
+
+    def _download(self, file_id: str) -> bytes | None:
+        info = self.client.files_info(file=file_id)["file"]
+        url = info.get("url_private_download") or info.get("url_private")
+        if not url or int(info.get("size") or 0) > MAX_FILE_BYTES:
+            return None
+        request = urllib.request.Request(
+            url, headers={"Authorization": f"Bearer {self.config.bot_token}"}
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.read(MAX_FILE_BYTES + 1)[:MAX_FILE_BYTES]
 
     def handle_http(
         self, body: bytes, query: str, headers: dict[str, str]
@@ -253,12 +270,14 @@ class SlackAdapter:
         text = str(event.get("text") or "")
         if case is None or INTERNAL.match(text) or not self.is_agent(event["user"]):
             return
+        files = tuple(blocks_attachment(f) for f in event.get("files") or [] if isinstance(f, dict))
         action = AgentAction(
             AgentActionKind.REPLY,
             case,
             event["user"],
             text=text,
             relay_ref=f"{channel}:{event['ts']}",
+            attachments=files,
         )
         try:
             self.puente.handle_agent_action(action)
@@ -649,7 +668,12 @@ def blocks_attachment(file: dict[str, Any]) -> Any:
     mimetype = str(file.get("mimetype") or "")
     kind = "photo" if mimetype.startswith("image/") else "document"
     return Attachment(
-        kind, str(file.get("id") or ""), file.get("name"), mimetype or None, file.get("size")
+        kind,
+        str(file.get("id") or ""),
+        file.get("name"),
+        mimetype or None,
+        file.get("size"),
+        source=PLATFORM,
     )
 
 

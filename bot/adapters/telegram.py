@@ -170,8 +170,15 @@ def keyboard(outbound: Outbound) -> InlineKeyboardMarkup | None:
 
 
 class TelegramAdapter:
-    def __init__(self, puente: Puente, config: TelegramConfig) -> None:
+    def __init__(
+        self,
+        puente: Puente,
+        config: TelegramConfig,
+        *,
+        files: dict[str, Callable[[str], Awaitable[bytes | None]]] | None = None,
+    ) -> None:
         self.puente = puente
+        self.files = files if files is not None else {}
         self.config = config
         self.inbox = Inbox(puente.engine, puente.clock)
         self.outbox = Outbox(puente.engine, puente.clock)
@@ -424,9 +431,12 @@ class TelegramAdapter:
             )
 
     async def _send_pieces(self, item: Outbound) -> Message:
-        """Long texts go as several messages; the keyboard rides on the last one."""
-        pieces = split_text(item.text, MAX_TEXT)
+        """Files first, then the text (long texts as several messages, the keyboard on the
+        last one)."""
         sent: Message | None = None
+        for attachment in item.attachments:
+            sent = await self._send_file(item.chat_id, attachment) or sent
+        pieces = split_text(item.text, MAX_TEXT) if item.text or sent is None else []
         for number, piece in enumerate(pieces, start=1):
             await self._pace(item.chat_id)
             markup = keyboard(item) if number == len(pieces) else None
@@ -435,6 +445,19 @@ class TelegramAdapter:
             )
         assert sent is not None
         return sent
+
+    async def _send_file(self, chat_id: str, attachment: Attachment) -> Message | None:
+        """An agent's file, fetched from the agents' platform and sent as a photo or document."""
+        fetch = self.files.get(attachment.source or "")
+        data = await fetch(attachment.platform_file_id) if fetch else None
+        if not data:
+            return None
+        await self._pace(chat_id)
+        if attachment.kind == "photo":
+            return await self.bot.send_photo(chat_id=int(chat_id), photo=data)
+        return await self.bot.send_document(
+            chat_id=int(chat_id), document=data, filename=attachment.file_name or "archivo"
+        )
 
     async def _pace(self, chat_id: str) -> None:
         spacing = GROUP_SPACING if chat_id.startswith("-") else PRIVATE_SPACING
