@@ -1,0 +1,605 @@
+"""End-to-end Telegram benchmark: simulated creators talk to ``puente serve`` through a local
+Bot API server.
+
+Run from the repository root: ``python -m bench.telegram [--creators N] [--messages M]
+[--rate R] [--no-semantic] [--json]``.
+
+This process hosts :class:`tests.fakes.telegram_api.FakeTelegram` and plays the creators;
+Puente runs as a separate process, exactly as deployed (``python -m bot serve``, long polling,
+a fresh SQLite file). Messages are injected open-loop at a fixed total rate, creators taking
+turns, so each creator writes once every ``creators / rate`` seconds and neither the per-chat
+limit (one reply a second) nor the flood rule (10 messages in 10 s) is what gets measured.
+
+Latency is the fake's receive time of the bot's ``sendMessage`` to a chat minus the time this
+process injected the creator's update, both ``time.monotonic()`` here. Replies in a chat arrive
+in order, so the k-th reply of a chat answers its k-th message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from handlers.i18n import translator
+from tests.fakes.telegram_api import Call, FakeTelegram
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = 20261125
+TARGET_P95_MS = 250.0
+TARGET_RATE = 50.0
+TARGET = (
+    f"target: p95 ≤ {TARGET_P95_MS:.0f} ms at {TARGET_RATE:.0f} messages/s on a 2-core machine "
+    "with SQLite; lost = duplicated = 0"
+)
+FIRST_CHAT = 710_000_000
+WARMUP_CHATS = (709_999_001, 709_999_002)
+START_TIMEOUT_S = 180.0  # first start embeds the KB when the encoder's disk cache is empty
+STALL_TIMEOUT_S = 15.0  # drain ends when no reply arrived for this long…
+DRAIN_CAP_S = 120.0  # …or this long after the last message was sent
+DUPLICATE_GRACE_S = 2.0  # after every reply arrived, keep watching for extra ones
+STOP_TIMEOUT_S = 15.0
+
+# Creator locales: about 80 % Spanish (with and without a country), 20 % English.
+LOCALES: tuple[tuple[str, float], ...] = (
+    ("es", 0.4),
+    ("es-MX", 0.25),
+    ("es-AR", 0.15),
+    ("en", 0.2),
+)
+
+# Written for this benchmark. Each one gets exactly one reply from the shipped KB (an answer, a
+# "did you mean" with options, or small talk), with and without the sentence encoder: nothing
+# here asks for a person or misses the KB, so no case is opened and no chat leaves the bot.
+SPANISH: tuple[str, ...] = (
+    "hola, buenas",
+    "buenas tardes equipo",
+    "muchas gracias por la ayuda",
+    "¿qué necesito para poder transmitir en vivo?",
+    "ya llegué a los mil seguidores y no me sale la opción de live",
+    "mis seguidores me mandaron regalos anoche pero no veo los diamantes",
+    "¿cómo cambio mis diamantes por dinero?",
+    "hice un retiro el lunes y sigue en proceso, ¿cuánto tarda?",
+    "¿cuál es el mínimo para retirar mis ganancias?",
+    "me suspendieron el live por 24 horas y no sé por qué",
+    "¿cómo puedo apelar un baneo de mi cuenta?",
+    "una agencia me ofreció contrato, ¿cómo me uno a una agencia?",
+    "quiero salirme de mi agencia, ¿se puede?",
+    "¿cómo pongo moderadores en mi transmisión?",
+    "el live se me congela mucho con los datos del celular",
+    "¿cómo hago una partida contra otro creador en directo?",
+    "¿puedo transmitir desde la computadora con OBS?",
+    "no se escucha el audio en mis directos",
+    "me hackearon la cuenta, ¿qué hago?",
+    "¿cómo recargo monedas? me falló el pago",
+    "¿cuándo pagan las recompensas de la campaña?",
+    "¿cómo activo la verificación en dos pasos?",
+)
+ENGLISH: tuple[str, ...] = (
+    "hello there",
+    "thank you so much",
+    "how do I cash out my diamonds?",
+    "my withdrawal has been pending for a week",
+    "why did my LIVE get ended for a violation?",
+    "how can I get more viewers on my live?",
+    "someone says they're from an agency and wants my password, is it a scam?",
+    "how do I set a goal during my live?",
+    "I didn't receive the gifts from my stream",
+    "how do I appeal a permanent ban?",
+)
+WARMUP: tuple[tuple[str, str], ...] = (
+    ("¿cómo retiro mis ganancias?", "es"),
+    ("how do I go live?", "en"),
+)
+
+# Reply templates recognised by their opening words, to account for every reply's kind.
+TEMPLATE_KINDS = (
+    "greeting",
+    "thanks",
+    "goodbye",
+    "clarify",
+    "no_answer",
+    "escalated",
+    "still_waiting",
+    "flood_warning",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Creator:
+    chat_id: int
+    language_code: str
+    first_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """One creator message and when (seconds after the clock starts) it is due."""
+
+    due: float
+    creator: Creator
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class CpuUse:
+    """CPU seconds spent while creators were writing and replies drained (both processes share
+    the machine's cores, so a busy bench or fake slows the bot down too)."""
+
+    wall_s: float
+    bot_s: float | None
+    bench_s: float
+    load_before: float | None
+
+
+@dataclass(slots=True)
+class Outcome:
+    messages: int
+    creators: int
+    rate: float
+    semantic: bool
+    latencies_ms: list[float]
+    lost: int
+    duplicated: int
+    failed_calls: int
+    throughput: float
+    send_span_s: float
+    max_send_lag_ms: float
+    cold_reply_ms: float
+    cpu: CpuUse
+    stopped: str
+    reply_kinds: Counter[str] = field(default_factory=Counter)
+
+    def percentile(self, q: float) -> float:
+        return float(np.percentile(self.latencies_ms, q)) if self.latencies_ms else float("nan")
+
+    @property
+    def max_ms(self) -> float:
+        return max(self.latencies_ms, default=float("nan"))
+
+    @property
+    def meets_p95(self) -> bool:
+        return self.percentile(95) <= TARGET_P95_MS
+
+    @property
+    def clean(self) -> bool:
+        return self.lost == 0 and self.duplicated == 0
+
+
+# -- workload ------------------------------------------------------------------------------
+
+
+def make_creators(count: int, rng: random.Random) -> list[Creator]:
+    codes, weights = zip(*LOCALES, strict=True)
+    return [
+        Creator(FIRST_CHAT + n, rng.choices(codes, weights)[0], f"Creadora{n:03d}")
+        for n in range(count)
+    ]
+
+
+def plan(creators: int, per_creator: int, rate: float, seed: int) -> list[Planned]:
+    """Round-robin over creators at a fixed total rate: message k of every creator, then k+1."""
+    rng = random.Random(seed)
+    people = make_creators(creators, rng)
+    schedule: list[Planned] = []
+    for _ in range(per_creator):
+        for creator in people:
+            pool = ENGLISH if creator.language_code == "en" else SPANISH
+            schedule.append(Planned(len(schedule) / rate, creator, rng.choice(pool)))
+    return schedule
+
+
+# -- the bot process -----------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def bot_environment(fake: FakeTelegram, database: Path, *, semantic: bool) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        TELEGRAM_BOT_TOKEN=fake.token,
+        TELEGRAM_BASE_URL=fake.base_url,
+        TELEGRAM_BASE_FILE_URL=fake.base_file_url,
+        TELEGRAM_WEBHOOK_URL="",  # long polling, whatever a .env file says
+        DATABASE_URL=f"sqlite:///{database}",
+        HOST="127.0.0.1",
+        PORT=str(free_port()),
+        PUENTE_LOG_LEVEL="WARNING",
+        PUENTE_SEMANTIC="true" if semantic else "false",
+    )
+    return env
+
+
+@contextlib.contextmanager
+def bot_process(env: dict[str, str], log: IO[bytes]) -> Iterator[subprocess.Popen[bytes]]:
+    """``python -m bot serve``; SIGTERM at the end (as a platform stops it), then SIGKILL."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve"],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        yield process
+    finally:
+        stop_process(process)  # idempotent: run() normally stopped it already
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> str:
+    """How the bot ended, for the report: a clean SIGTERM stop is part of being deployable."""
+    if process.poll() is not None:
+        return f"had already exited with {process.returncode}"
+    started = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    try:
+        code = process.wait(STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        return f"did not stop {STOP_TIMEOUT_S:.0f} s after SIGTERM and was killed"
+    took = time.monotonic() - started
+    if code < 0:
+        return f"ended {took:.1f} s after SIGTERM, killed by {signal.Signals(-code).name}"
+    return f"exited with {code} {took:.1f} s after SIGTERM"
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU of a live process (Linux ``/proc``; None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def load_average() -> float | None:
+    with contextlib.suppress(OSError, AttributeError):
+        return os.getloadavg()[0]
+    return None
+
+
+def wait_until_up(fake: FakeTelegram, process: subprocess.Popen[bytes], log: Path) -> None:
+    """The bot registered its commands (es, en, default) and is long polling."""
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while fake.call_count("setMyCommands") < 3 or fake.call_count("getUpdates") < 1:
+        if process.poll() is not None:
+            raise RuntimeError(f"the bot exited with {process.returncode}:\n{tail(log)}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the bot did not start in {START_TIMEOUT_S:.0f} s:\n{tail(log)}")
+        time.sleep(0.05)
+
+
+def warm_up(fake: FakeTelegram) -> float:
+    """Milliseconds to the first reply: the KB (and encoder) load on the first message.
+
+    Warm-up chats are never counted; this is reported so the cold start stays visible.
+    """
+    started = time.monotonic()
+    for chat, (text, code) in zip(WARMUP_CHATS, WARMUP, strict=True):
+        fake.user_sends(chat, text, first_name="Warmup", language_code=code)
+    for chat in WARMUP_CHATS:
+        fake.wait_for_messages(chat, 1, timeout=START_TIMEOUT_S)
+    return (fake.messages_to(WARMUP_CHATS[0])[0].at - started) * 1e3
+
+
+def cpu_of(process: subprocess.Popen[bytes]) -> float | None:
+    return process_cpu_seconds(process.pid) if process.poll() is None else None
+
+
+def tail(log: Path, lines: int = 30) -> str:
+    text = log.read_text("utf-8", "replace").splitlines()
+    return "\n".join(text[-lines:])
+
+
+# -- running the creators ------------------------------------------------------------------
+
+
+def inject(fake: FakeTelegram, schedule: Sequence[Planned]) -> tuple[list[float], float]:
+    """Send every message on time (open loop: never waits for replies).
+
+    Returns the injection times and the worst lag behind schedule in ms (this process falling
+    behind would understate the offered rate, so it is reported).
+    """
+    times: list[float] = []
+    worst = 0.0
+    start = time.monotonic()
+    for item in schedule:
+        due = start + item.due
+        now = time.monotonic()
+        if due > now:
+            time.sleep(due - now)
+        sent = time.monotonic()
+        worst = max(worst, sent - due)
+        fake.user_sends(
+            item.creator.chat_id,
+            item.text,
+            first_name=item.creator.first_name,
+            language_code=item.creator.language_code,
+        )
+        times.append(sent)
+    return times, worst * 1e3
+
+
+def replies_by_chat(fake: FakeTelegram, chats: set[int]) -> dict[int, list[Call]]:
+    found: dict[int, list[Call]] = {chat: [] for chat in chats}
+    for call in fake.calls("sendMessage"):
+        if call.ok and call.chat_id in found:
+            found[int(call.chat_id)].append(call)
+    return found
+
+
+def count_replies(fake: FakeTelegram, chats: set[int]) -> int:
+    return sum(1 for c in fake.calls("sendMessage") if c.ok and c.chat_id in chats)
+
+
+def drain(fake: FakeTelegram, chats: set[int], expected: int) -> None:
+    """Wait for the replies still on their way.
+
+    Ends once every reply arrived (plus a short grace for duplicates), when no reply arrived for
+    ``STALL_TIMEOUT_S``, or ``DRAIN_CAP_S`` after the last send: a slow but moving queue is
+    waited for, so "lost" means not delivered rather than late.
+    """
+    deadline = time.monotonic() + DRAIN_CAP_S
+    seen, progress_at = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        count = count_replies(fake, chats)
+        if count >= expected:
+            time.sleep(DUPLICATE_GRACE_S)
+            return
+        if count != seen:
+            seen, progress_at = count, time.monotonic()
+        elif time.monotonic() - progress_at > STALL_TIMEOUT_S:
+            return
+        time.sleep(0.1)
+
+
+def template_prefixes() -> dict[str, str]:
+    """Opening words of each reply template (up to its first placeholder), both languages."""
+    prefixes: dict[str, str] = {}
+    for locale in ("es", "en"):
+        t = translator(locale)
+        for kind in TEMPLATE_KINDS:
+            prefixes[t.gettext(kind).split("{", 1)[0][:40]] = kind
+    return prefixes
+
+
+def reply_kind(text: str | None, prefixes: dict[str, str]) -> str:
+    for prefix, kind in prefixes.items():
+        if (text or "").startswith(prefix):
+            return kind
+    return "kb_answer"
+
+
+def measure(
+    schedule: Sequence[Planned], sent_at: Sequence[float], replies: dict[int, list[Call]]
+) -> tuple[list[float], int, int, Counter[str]]:
+    """Latencies (ms) of matched replies, lost and duplicated counts, and the reply kinds."""
+    sends: dict[int, list[float]] = {chat: [] for chat in replies}
+    for item, at in zip(schedule, sent_at, strict=True):
+        sends[item.creator.chat_id].append(at)
+    latencies: list[float] = []
+    lost = duplicated = 0
+    prefixes = template_prefixes()
+    kinds: Counter[str] = Counter()
+    for chat, times in sends.items():
+        calls = sorted(replies[chat], key=lambda c: c.at)
+        latencies.extend((call.at - at) * 1e3 for at, call in zip(times, calls, strict=False))
+        lost += max(0, len(times) - len(calls))
+        duplicated += max(0, len(calls) - len(times))
+        kinds.update(reply_kind(call.text, prefixes) for call in calls)
+    return latencies, lost, duplicated, kinds
+
+
+def throughput(sent_at: Sequence[float], replies: dict[int, list[Call]]) -> float:
+    """Replies per second from the first creator message to the last reply."""
+    ats = [call.at for calls in replies.values() for call in calls]
+    if not ats or not sent_at:
+        return 0.0
+    return len(ats) / max(max(ats) - sent_at[0], 1e-9)
+
+
+def run(creators: int, per_creator: int, rate: float, *, semantic: bool, seed: int) -> Outcome:
+    schedule = plan(creators, per_creator, rate, seed)
+    chats = {item.creator.chat_id for item in schedule}
+    with (
+        tempfile.TemporaryDirectory(prefix="puente-bench-tg-") as folder,
+        FakeTelegram() as fake,
+    ):
+        log_path = Path(folder) / "bot.log"
+        env = bot_environment(fake, Path(folder) / "bench.db", semantic=semantic)
+        with log_path.open("wb") as log, bot_process(env, log) as process:
+            wait_until_up(fake, process, log_path)
+            cold_ms = warm_up(fake)
+            load = load_average()
+            wall, bot_cpu, bench_cpu = time.monotonic(), cpu_of(process), time.process_time()
+            sent_at, lag_ms = inject(fake, schedule)
+            drain(fake, chats, len(schedule))
+            bot_after = cpu_of(process)
+            cpu = CpuUse(
+                wall_s=time.monotonic() - wall,
+                bot_s=None if bot_cpu is None or bot_after is None else bot_after - bot_cpu,
+                bench_s=time.process_time() - bench_cpu,
+                load_before=load,
+            )
+            replies = replies_by_chat(fake, chats)
+            failed = sum(1 for c in fake.sent if not c.ok)
+            alive = process.poll() is None
+            stopped = stop_process(process)
+            if not alive:
+                stopped = f"exited during the run ({stopped}):\n{tail(log_path)}"
+        if fake.errors:
+            print(f"warning: the fake itself failed {len(fake.errors)} time(s)", file=sys.stderr)
+    latencies, lost, duplicated, kinds = measure(schedule, sent_at, replies)
+    return Outcome(
+        messages=len(schedule),
+        creators=creators,
+        rate=rate,
+        semantic=semantic,
+        latencies_ms=latencies,
+        lost=lost,
+        duplicated=duplicated,
+        failed_calls=failed,
+        throughput=throughput(sent_at, replies),
+        send_span_s=sent_at[-1] - sent_at[0] if sent_at else 0.0,
+        max_send_lag_ms=lag_ms,
+        cold_reply_ms=cold_ms,
+        cpu=cpu,
+        stopped=stopped,
+        reply_kinds=kinds,
+    )
+
+
+# -- output --------------------------------------------------------------------------------
+
+
+def mark(ok: bool) -> str:
+    return "✓" if ok else "✗"
+
+
+def table(result: Outcome) -> list[str]:
+    clean = mark(result.clean)
+    return [
+        "| messages | creators | offered msg/s | replies msg/s | p50 ms | p95 ms | p99 ms "
+        "| max ms | lost | duplicated |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"| {result.messages} | {result.creators} | {result.rate:.0f} "
+        f"| {result.throughput:.1f} | {result.percentile(50):.0f} "
+        f"| {result.percentile(95):.0f} {mark(result.meets_p95)} | {result.percentile(99):.0f} "
+        f"| {result.max_ms:.0f} | {result.lost} {clean} | {result.duplicated} {clean} |",
+    ]
+
+
+def footer(result: Outcome) -> list[str]:
+    kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(result.reply_kinds.items()))
+    encoder = "on (default)" if result.semantic else "off (`--no-semantic`, PUENTE_SEMANTIC=false)"
+    return [
+        f"- {TARGET}.",
+        "- Setup: Puente as a separate process (`python -m bot serve`, long polling) against the "
+        "local fake Bot API (`tests/fakes/telegram_api.py`) hosted by the bench process on the "
+        f"same machine; fresh SQLite file; shipped KB; sentence encoder {encoder}.",
+        f"- Workload: {result.creators} creators (~80 % es/es-MX/es-AR, ~20 % en) x "
+        f"{result.messages // max(result.creators, 1)} messages, open loop, round robin (one "
+        f"message per creator every {result.creators / result.rate:.1f} s); sending took "
+        f"{result.send_span_s:.1f} s, at most {result.max_send_lag_ms:.1f} ms behind schedule.",
+        "- Latency: the fake receiving `sendMessage` minus the bench injecting the update "
+        "(same clock). Lost: no reply by the end of the drain; duplicated: more replies than "
+        f"messages in a chat. Failed API calls: {result.failed_calls}.",
+        f"- Replies by kind: {kinds}.",
+        *backlog_note(result),
+        f"- Cold start (not counted): first reply {result.cold_reply_ms:.0f} ms after the first "
+        "warm-up message (the KB loads on first use).",
+        cpu_line(result.cpu),
+        f"- The bot {result.stopped}.",
+        f"- Python {platform.python_version()}, {platform.platform()}, {os.cpu_count()} CPUs.",
+    ]
+
+
+def backlog_note(result: Outcome) -> list[str]:
+    if result.throughput >= 0.95 * result.rate:
+        return []
+    return [
+        f"- The bot fell behind: {result.throughput:.1f} replies/s for {result.rate:.0f} "
+        "messages/s offered, so replies queued and latency grew for as long as creators wrote "
+        "(percentiles depend on the run's length)."
+    ]
+
+
+def cpu_line(cpu: CpuUse) -> str:
+    bot = "n/a" if cpu.bot_s is None else f"{cpu.bot_s:.1f} s"
+    load = "n/a" if cpu.load_before is None else f"{cpu.load_before:.2f}"
+    return (
+        f"- CPU while measured ({cpu.wall_s:.1f} s wall, {os.cpu_count()} CPUs): bot {bot}, "
+        f"bench + fake {cpu.bench_s:.1f} s; 1-min load average before the run {load}."
+    )
+
+
+def as_json(result: Outcome) -> dict[str, Any]:
+    return {
+        "messages": result.messages,
+        "creators": result.creators,
+        "offered_rate": result.rate,
+        "reply_throughput": result.throughput,
+        "p50_ms": result.percentile(50),
+        "p95_ms": result.percentile(95),
+        "p99_ms": result.percentile(99),
+        "max_ms": result.max_ms,
+        "lost": result.lost,
+        "duplicated": result.duplicated,
+        "failed_calls": result.failed_calls,
+        "semantic": result.semantic,
+        "send_span_s": result.send_span_s,
+        "max_send_lag_ms": result.max_send_lag_ms,
+        "cold_reply_ms": result.cold_reply_ms,
+        "reply_kinds": dict(result.reply_kinds),
+        "cpu": {
+            "wall_s": result.cpu.wall_s,
+            "bot_s": result.cpu.bot_s,
+            "bench_s": result.cpu.bench_s,
+            "load_before": result.cpu.load_before,
+        },
+        "bot_stop": result.stopped,
+        "meets_p95": result.meets_p95,
+        "clean": result.clean,
+    }
+
+
+# -- command line --------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.telegram", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("--creators", type=int, default=200, help="simulated creators")
+    parser.add_argument("--messages", type=int, default=10, help="messages per creator")
+    parser.add_argument("--rate", type=float, default=TARGET_RATE, help="total messages/s")
+    parser.add_argument(
+        "--no-semantic", action="store_true", help="PUENTE_SEMANTIC=false (words only)"
+    )
+    parser.add_argument("--seed", type=int, default=SEED, help="workload seed")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    args = parser.parse_args(argv)
+    if args.creators < 1 or args.messages < 1 or args.rate <= 0:
+        parser.error("--creators and --messages must be ≥ 1 and --rate > 0")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    result = run(
+        args.creators, args.messages, args.rate, semantic=not args.no_semantic, seed=args.seed
+    )
+    if args.json:
+        print(json.dumps(as_json(result), indent=2))
+    else:
+        print("Telegram benchmark — creators → local Bot API → `puente serve`\n")
+        print("\n".join(table(result)))
+        print()
+        print("\n".join(footer(result)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
