@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     telegram_webhook_secret: str | None = Field(
         None, validation_alias=_env("TELEGRAM_WEBHOOK_SECRET")
     )
+    telegram_max_per_second: float = Field(
+        30.0, gt=0, validation_alias=_env("TELEGRAM_MAX_PER_SECOND")
+    )
     slack_bot_token: str | None = Field(None, validation_alias=_env("SLACK_BOT_TOKEN"))
     slack_signing_secret: str | None = Field(None, validation_alias=_env("SLACK_SIGNING_SECRET"))
     slack_app_token: str | None = Field(None, validation_alias=_env("SLACK_APP_TOKEN"))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
+from collections.abc import Iterator
 from typing import Any
 
 import uvicorn
@@ -29,6 +31,7 @@ def telegram_adapter(puente: Puente, settings: Settings, files: dict[str, Any]) 
         base_file_url=settings.telegram_base_file_url,
         webhook_url=settings.telegram_webhook_url,
         webhook_secret=settings.telegram_webhook_secret,
+        max_per_second=settings.telegram_max_per_second,
     )
     return TelegramAdapter(puente, config, files=files)
 
@@ -69,17 +72,26 @@ async def serve(settings: Settings) -> int:
     if slack is not None:
         files["slack"] = slack.download
         adapters.append(slack)
-    app = build_web_app(puente, telegram=telegram, slack=slack)
-    server = uvicorn.Server(
+    puente.kb.matcher()  # load the KB (and embeddings) now, not on the first creator's message
+
+    async def stop_adapters() -> None:
+        for adapter in adapters:
+            await adapter.stop()
+
+    app = build_web_app(puente, telegram=telegram, slack=slack, on_shutdown=stop_adapters)
+    server = _Server(
         uvicorn.Config(
             app,
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level.lower(),
-            lifespan="off",
+            lifespan="on",
             access_log=False,
         )
     )
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, server.request_exit)
     starting = [asyncio.create_task(adapter.start()) for adapter in adapters]
     log.warning("web: listening on %s:%d", settings.host, settings.port)
     try:
@@ -90,6 +102,17 @@ async def serve(settings: Settings) -> int:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-        for adapter in adapters:
-            await adapter.stop()
+    log.warning("stopped")
     return 0
+
+
+class _Server(uvicorn.Server):
+    """uvicorn re-raises SIGTERM after its shutdown, killing the process with code 143; here the
+    signal only asks for a graceful exit, so shutdown hooks run and ``puente serve`` returns 0."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+    def request_exit(self) -> None:
+        self.should_exit = True

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from sqlalchemy import text
@@ -28,6 +30,7 @@ def build_web_app(
     *,
     telegram: TelegramAdapter | None = None,
     slack: SlackAdapter | None = None,
+    on_shutdown: Callable[[], Awaitable[None]] | None = None,
 ) -> Starlette:
     async def healthz(_: Request) -> JSONResponse:
         try:
@@ -68,12 +71,20 @@ def build_web_app(
         )
         return Response(content=reply, status_code=status, headers=reply_headers)
 
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        """uvicorn runs this on SIGTERM/SIGINT before it exits: adapters stop cleanly."""
+        yield
+        if on_shutdown is not None:
+            await on_shutdown()
+
     return Starlette(
+        lifespan=lifespan,
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route(TELEGRAM_PATH, telegram_webhook, methods=["POST"]),
             Route(SLACK_PATH, slack_events, methods=["POST"]),
-        ]
+        ],
     )
 
 

@@ -156,3 +156,36 @@ def test_kb_import_export_and_atomic_failure(tmp_path: Path) -> None:
 def test_python_dash_m_bot_and_help(tmp_path: Path) -> None:
     done = puente(tmp_path, "--help")
     assert done.returncode == 0 and "chat" in done.stdout and "kb" in done.stdout
+
+
+def test_serve_stops_cleanly_on_sigterm_and_refuses_a_malformed_token(tmp_path: Path) -> None:
+    import signal
+    import socket
+    import time
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}", "PORT": str(port),
+           "HOST": "127.0.0.1", "PUENTE_SEMANTIC": "false", "PYTHONPATH": str(REPO)}  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve"], env=env, cwd=tmp_path, stderr=subprocess.PIPE
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with socket.socket() as client:
+            if client.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.1)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 0
+    assert b"stopped" in err
+    bad = subprocess.run(
+        [sys.executable, "-m", "bot", "serve"],
+        env={**env, "TELEGRAM_BOT_TOKEN": "12345:not-a-real-token"},
+        cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert bad.returncode == 2
+    assert "TELEGRAM_BOT_TOKEN is malformed" in bad.stderr
+    assert "not-a-real-token" not in bad.stderr

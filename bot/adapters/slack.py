@@ -141,6 +141,7 @@ class SlackAdapter:
         if self._socket is not None:
             with contextlib.suppress(Exception):
                 self._socket.close()
+        log.warning("slack: stopped")
 
     def wake(self) -> None:
         self._wake.set()
@@ -461,11 +462,11 @@ class SlackAdapter:
 
     async def _deliver_forever(self) -> None:
         while not self._stopping:
+            self._wake.clear()  # before looking, so a wake-up during the round isn't lost
             try:
                 await self._deliver_round()
             except Exception:
                 log.exception("slack: delivery round failed")
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), IDLE_CHECK_SECONDS)
 

@@ -103,6 +103,7 @@ class TelegramConfig:
     base_file_url: str | None = None
     webhook_url: str | None = None
     webhook_secret: str | None = None
+    max_per_second: float = 30.0
 
 
 def to_incoming(message: Message, *, bot_id: int, bot_username: str) -> IncomingMessage | None:
@@ -184,7 +185,7 @@ class TelegramAdapter:
         self.outbox = Outbox(puente.engine, puente.clock)
         self.secret = webhook_secret(config.token, config.webhook_secret)
         self.app = self._build_application()
-        self._global = AsyncLimiter(30, 1)
+        self._global = AsyncLimiter(config.max_per_second, 1)
         self._last_sent: dict[str, float] = {}
         self._chat_tasks: dict[str, asyncio.Task[None]] = {}
         self._tasks: list[asyncio.Task[None]] = []
@@ -238,6 +239,7 @@ class TelegramAdapter:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         await self.app.shutdown()
+        log.warning("telegram: stopped")
 
     async def _register_commands(self) -> None:
         for lang, commands in COMMANDS.items():
@@ -391,12 +393,16 @@ class TelegramAdapter:
 
     async def _deliver_forever(self) -> None:
         while not self._stopping:
-            chats = await asyncio.to_thread(self.outbox.chats_waiting, platform=PLATFORM)
+            self._wake.clear()  # before looking, so a wake-up during the query isn't lost
+            try:
+                chats = await asyncio.to_thread(self.outbox.chats_waiting, platform=PLATFORM)
+            except Exception:
+                log.exception("telegram: could not read the outbox; retrying")
+                chats = []
+            self._chat_tasks = {c: t for c, t in self._chat_tasks.items() if not t.done()}
             for chat_id in chats:
-                task = self._chat_tasks.get(chat_id)
-                if task is None or task.done():
+                if chat_id not in self._chat_tasks:
                     self._chat_tasks[chat_id] = asyncio.create_task(self._drain(chat_id))
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), IDLE_CHECK_SECONDS)
 
