@@ -191,6 +191,8 @@ class Outbox:
 def _mark_relay(session: Session, message: Message, *, delivered: bool) -> None:
     """An agent's relayed reply gets ✓ once the creator has it, ⚠️ (and a line in the case's
     thread) when it can't be delivered; a failed bot message is reported in the thread too."""
+    if delivered and not message.relay_ref:
+        return
     case = session.exec(
         select(Escalation)
         .where(Escalation.conversation_id == message.conversation_id)

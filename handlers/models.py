@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -79,7 +79,11 @@ class Message(SQLModel, table=True):
     the platform accepted them, retried until then (``attempts``, ``next_attempt_at``).
     """
 
-    __table_args__ = (UniqueConstraint("conversation_id", "direction", "platform_message_id"),)
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "direction", "platform_message_id"),
+        # the outbox query: undelivered outbound rows, without scanning every inbound message
+        Index("ix_message_outbox", "direction", "delivered_at", "failed_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: int = Field(foreign_key="conversation.id", index=True)

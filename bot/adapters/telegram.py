@@ -336,12 +336,10 @@ class TelegramAdapter:
             await self.app.process_update(update)
             error = self._failures.pop(update.update_id, None)
             await asyncio.to_thread(self.inbox.finish, row, error=error)
-        self._wake.set()
+        self._drain_soon(_chat_of(payload))
 
     def _chat_lock(self, payload: dict[str, Any]) -> asyncio.Lock:
-        source = payload.get("message") or (payload.get("callback_query") or {}).get("message")
-        chat = str((source or {}).get("chat", {}).get("id", "other"))
-        return self._chat_locks.setdefault(chat, asyncio.Lock())
+        return self._chat_locks.setdefault(_chat_of(payload) or "other", asyncio.Lock())
 
     async def _on_message(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.message
@@ -401,10 +399,19 @@ class TelegramAdapter:
                 chats = []
             self._chat_tasks = {c: t for c, t in self._chat_tasks.items() if not t.done()}
             for chat_id in chats:
-                if chat_id not in self._chat_tasks:
-                    self._chat_tasks[chat_id] = asyncio.create_task(self._drain(chat_id))
+                self._drain_soon(chat_id)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), IDLE_CHECK_SECONDS)
+
+    def _drain_soon(self, chat_id: str | None) -> None:
+        """Deliver one chat's waiting messages now, unless that is already under way (the
+        periodic scan of the whole outbox catches anything a running drain missed)."""
+        if chat_id is None:
+            self._wake.set()
+            return
+        task = self._chat_tasks.get(chat_id)
+        if task is None or task.done():
+            self._chat_tasks[chat_id] = asyncio.create_task(self._drain(chat_id))
 
     async def _drain(self, chat_id: str) -> None:
         """Send one chat's messages in order, each only after the previous one arrived."""
@@ -513,6 +520,12 @@ async def _retrying(what: str, action: Callable[[], Awaitable[object]]) -> None:
             log.warning("telegram: could not %s (%s); retrying in %.0f s", what, exc, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 60.0)
+
+
+def _chat_of(payload: dict[str, Any]) -> str | None:
+    source = payload.get("message") or (payload.get("callback_query") or {}).get("message")
+    chat = (source or {}).get("chat", {}).get("id")
+    return None if chat is None else str(chat)
 
 
 def _seconds(value: int | float | timedelta) -> float:
