@@ -72,7 +72,9 @@ async def serve(settings: Settings) -> int:
     if slack is not None:
         files["slack"] = slack.download
         adapters.append(slack)
-    puente.kb.matcher()  # load the KB (and embeddings) now, not on the first creator's message
+    matcher = puente.kb.matcher()  # load the KB and the encoder now, not on a creator's message
+    if matcher.semantic is not None:
+        matcher.semantic.encoder.encode("hola")
 
     async def stop_adapters() -> None:
         for adapter in adapters:
