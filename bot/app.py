@@ -15,6 +15,7 @@ def match_policy(settings: Settings) -> MatchPolicy:
     return MatchPolicy(
         answer_threshold=settings.answer_threshold,
         clarify_threshold=settings.clarify_threshold,
+        max_new_embeddings=settings.max_new_embeddings,
     )
 
 

@@ -78,6 +78,11 @@ def _parser() -> argparse.ArgumentParser:
     kb_export = kb_commands.add_parser("export", help="export the live KB to CSV or XLSX")
     kb_export.add_argument("file", type=Path)
     kb_export.set_defaults(func=_kb_export)
+    kb_embed = kb_commands.add_parser(
+        "embed", help="embed every KB question into the cache (once; restarts reuse it)"
+    )
+    kb_embed.add_argument("--kb", type=Path, default=None, help="KB file (default: the live KB)")
+    kb_embed.set_defaults(func=_kb_embed)
     kb_match = kb_commands.add_parser(
         "match", help='match JSON lines {"text", "locale"} from stdin; no database needed'
     )
@@ -140,6 +145,24 @@ def _kb_export(args: argparse.Namespace, settings: Settings) -> int:
     kb = build_puente(settings).kb.kb
     count = write_kb_file(args.file, kb.rows())
     print(f"exported {count} rows ({len(kb)} articles) to {args.file}")
+    return 0
+
+
+def _kb_embed(args: argparse.Namespace, settings: Settings) -> int:
+    import time
+
+    from handlers.kb_source import KbSource
+
+    if args.kb is not None:
+        source = KbSource(path=args.kb, policy=match_policy(settings), encoder=encoder(settings))
+    else:
+        source = build_puente(settings).kb
+    if source.encoder is None:
+        print("error: the sentence encoder is off (PUENTE_SEMANTIC=false)", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    new = source.embed_all()
+    print(f"embedded {new} new questions in {time.perf_counter() - started:.1f} s")
     return 0
 
 

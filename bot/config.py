@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     cache_dir: Path = Field(
         default_factory=default_cache_dir, validation_alias=_env("PUENTE_CACHE_DIR")
     )
+    max_new_embeddings: int = Field(1000, ge=0, validation_alias=_env("PUENTE_MAX_NEW_EMBEDDINGS"))
     max_misses: int = Field(2, ge=1, validation_alias=_env("PUENTE_MAX_MISSES"))
     kb_reload_seconds: float = Field(2.0, ge=0, validation_alias=_env("PUENTE_KB_RELOAD_SECONDS"))
     telegram_bot_token: str | None = Field(None, validation_alias=_env("TELEGRAM_BOT_TOKEN"))

@@ -72,6 +72,9 @@ async def serve(settings: Settings) -> int:
     if slack is not None:
         files["slack"] = slack.download
         adapters.append(slack)
+    embedded = puente.kb.embed_all()  # a new or large KB: embed it all before serving
+    if embedded:
+        log.warning("kb: embedded %d new questions", embedded)
     matcher = puente.kb.matcher()  # load the KB and the encoder now, not on a creator's message
     if matcher.semantic is not None:
         matcher.semantic.encoder.encode("hola")

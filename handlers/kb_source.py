@@ -56,6 +56,18 @@ class KbSource:
         assert self._matcher is not None
         return self._matcher
 
+    def embed_all(self) -> int:
+        """Embed every question of the current KB into the cache; returns how many were new."""
+        if self.encoder is None:
+            return 0
+        texts = [
+            q for a in self._load().articles.values() for qs in a.questions.values() for q in qs
+        ]
+        new = self.encoder.missing(texts)
+        self.encoder.encode_many(texts)
+        self._matcher = None
+        return new
+
     @property
     def kb(self) -> KnowledgeBase:
         return self.matcher().kb
@@ -69,25 +81,33 @@ class KbSource:
         return (file_version, db_version)
 
     def _reload(self, version: tuple[object, ...]) -> None:
-        rows = []
-        if self.path is not None and not self.path.exists():
+        try:
+            kb = self._load()
+        except KbFormatError as exc:
+            if self._matcher is None:
+                raise
+            log.error("KB file has errors; keeping the previous KB: %s", exc)
+            self._version = version
+            return
+        except FileNotFoundError:
             log.warning("KB file %s is missing; keeping the KB already loaded", self.path)
             if self._matcher is not None:
                 self._version = version
                 return
-        if self.path is not None and self.path.exists():
-            try:
-                rows = read_kb_file(self.path)
-            except KbFormatError as exc:
-                if self._matcher is not None:
-                    log.error("KB file has errors; keeping the previous KB: %s", exc)
-                    self._version = version
-                    return
-                raise
+            kb = self._load(with_file=False)
+        self._matcher = Matcher(kb, self.policy, self.encoder)
+        self._version = version
+        log.info("KB loaded: %d articles", len(kb))
+
+    def _load(self, *, with_file: bool = True) -> KnowledgeBase:
+        """The KB file merged with the database's published articles."""
+        rows = []
+        if with_file and self.path is not None:
+            if not self.path.exists():
+                raise FileNotFoundError(self.path)
+            rows = read_kb_file(self.path)
         kb = KnowledgeBase.from_rows(rows)
         if self.engine is not None:
             with Session(self.engine) as session:
                 kb = kb.merged(store.published_articles(session))
-        self._matcher = Matcher(kb, self.policy, self.encoder)
-        self._version = version
-        log.info("KB loaded: %d articles", len(kb))
+        return kb

@@ -12,6 +12,7 @@ encoder altogether.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ from rapidfuzz import fuzz, process
 from handlers.kb import KnowledgeBase
 from handlers.normalize import CONCEPT_PREFIX, Normalizer, normalizer
 from handlers.semantic import SemanticIndex, SentenceEncoder
+
+log = logging.getLogger(__name__)
 
 PREFILTER = 40
 WINDOW = 8
@@ -52,6 +55,7 @@ class MatchPolicy:
     lexical_weight: float = 0.5
     sure_score: float = 80.0
     sure_margin: float = 20.0
+    max_new_embeddings: int = 1000  # more than that (~5 s) waits for `puente kb embed`
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,9 +158,17 @@ class Matcher:
         self.kb = kb
         self.policy = policy or MatchPolicy()
         self.index = LexicalIndex(kb)
-        self.semantic = (
-            SemanticIndex(self.index.owners, self.index.texts, encoder) if encoder else None
-        )
+        self.semantic: SemanticIndex | None = None
+        if encoder is not None:
+            new = encoder.missing(self.index.texts)
+            if new > self.policy.max_new_embeddings:
+                log.warning(
+                    "%d KB questions have no embedding yet: matching by words only until "
+                    "`puente kb embed` has run (or the service has warmed its cache)",
+                    new,
+                )
+            else:
+                self.semantic = SemanticIndex(self.index.owners, self.index.texts, encoder)
 
     def match(self, text: str, locale: str = "es") -> MatchResult:
         return self.decide(self.rank(text, locale))

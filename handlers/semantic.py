@@ -63,9 +63,14 @@ class SentenceEncoder:
     def _encode_one(self, text: str) -> np.ndarray:
         return _unit(np.asarray(self._model.encode(text), dtype=np.float32))
 
+    def missing(self, texts: Sequence[str]) -> int:
+        """How many of ``texts`` were never embedded (embedding costs ~5 ms each)."""
+        with self._lock:
+            return len({_key(t) for t in texts} - self._cache.keys())
+
     def encode_many(self, texts: Sequence[str]) -> np.ndarray:
         """Unit vectors for ``texts``, embedding (and caching) only the ones never seen."""
-        keys = [hashlib.sha1(t.encode("utf-8")).hexdigest() for t in texts]
+        keys = [_key(t) for t in texts]
         with self._lock:
             unique = dict(zip(keys, texts, strict=True))
             missing = [(k, t) for k, t in unique.items() if k not in self._cache]
@@ -79,6 +84,10 @@ class SentenceEncoder:
                 self._save()
             matrix = np.stack([self._cache[k] for k in keys]).astype(np.float32)
         return _unit(matrix)
+
+
+def _key(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:

@@ -189,3 +189,36 @@ def test_serve_stops_cleanly_on_sigterm_and_refuses_a_malformed_token(tmp_path: 
     assert bad.returncode == 2
     assert "TELEGRAM_BOT_TOKEN is malformed" in bad.stderr
     assert "not-a-real-token" not in bad.stderr
+
+
+def test_a_big_new_kb_is_matched_by_words_until_embedded(tmp_path: Path) -> None:
+    rows = ["id,locale,category,questions,answer"]
+    rows += [f"tema-{n},es,general,Pregunta número {n} sobre el tema {n},Respuesta {n}."
+             for n in range(60)]  # fmt: skip
+    kb = tmp_path / "big.csv"
+    kb.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    query = lines(json.dumps({"text": "pregunta número 7 sobre el tema 7", "locale": "es"}))
+    env_small = {"PUENTE_MAX_NEW_EMBEDDINGS": "10"}
+    cold = puente_env(tmp_path, env_small, "kb", "match", "--kb", str(kb), stdin=query)
+    assert json.loads(cold.stdout)["article_id"] == "tema-7"
+    assert "no embedding yet" in cold.stderr
+    embedded = puente_env(tmp_path, {}, "kb", "embed", "--kb", str(kb))
+    assert embedded.returncode == 0 and "embedded 60 new questions" in embedded.stdout
+    warm = puente_env(tmp_path, env_small, "kb", "match", "--kb", str(kb), stdin=query)
+    assert json.loads(warm.stdout)["article_id"] == "tema-7"
+    assert "no embedding yet" not in warm.stderr
+
+
+def puente_env(
+    tmp_path: Path, extra: dict[str, str], *args: str, stdin: bytes = b""
+) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+                   "PYTHONPATH": str(REPO), "PUENTE_CACHE_DIR": str(tmp_path / "cache"),
+                   "PUENTE_LOG_LEVEL": "WARNING", **extra}  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", *args], input=stdin, capture_output=True, cwd=tmp_path,
+        env=environment, timeout=120, check=False,
+    )  # fmt: skip
+    return subprocess.CompletedProcess(
+        done.args, done.returncode, done.stdout.decode("utf-8"), done.stderr.decode("utf-8")
+    )
