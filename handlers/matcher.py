@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 PREFILTER = 40
 WINDOW = 8
+MAX_WINDOWS = 12  # per kind (sentences, sliding windows): bounds the work on a 2,000-char rant
 MIN_FUZZY_LEN = 4
 FUZZY_CUTOFF = 84.0
 UNRELATED_COSINE = 0.3
@@ -223,29 +224,22 @@ class Matcher:
         return sorted(blended.items(), key=lambda item: item[1], reverse=True)
 
     def _lexical(self, windows: list[list[str]]) -> list[tuple[str, float]]:
+        """Each window (the whole message, its sentences, its stretches of words) against its
+        own best-prefiltered variants, so a long message's question isn't crowded out by
+        variants that share its small talk; an article keeps its best score."""
         every = {t for window in windows for t in window}
         resolved = {t: r for t in every if (r := self.index.resolve(t)) is not None}
-        if not resolved:
-            return []
         best: dict[str, float] = {}
-        for variant in self._candidates(windows, resolved):
-            owner = self.index.owners[variant]
-            score = max(self._score(window, resolved, int(variant)) for window in windows)
-            if score > best.get(owner, 0.0):
-                best[owner] = score
-        return sorted(best.items(), key=lambda item: item[1], reverse=True)
-
-    def _candidates(
-        self, windows: list[list[str]], resolved: dict[str, tuple[str, float]]
-    ) -> set[int]:
-        """The best-prefiltered variants of each window, so a long message's question isn't
-        crowded out by variants that share its small talk."""
-        found: set[int] = set()
         for window in windows:
             hits = {t: resolved[t] for t in window if t in resolved}
-            if hits:
-                found.update(self.index.candidates(hits).tolist())
-        return found
+            if not hits:
+                continue
+            for variant in self.index.candidates(hits).tolist():
+                owner = self.index.owners[variant]
+                score = self._score(window, resolved, variant)
+                if score > best.get(owner, 0.0):
+                    best[owner] = score
+        return sorted(best.items(), key=lambda item: item[1], reverse=True)
 
     def _windows(self, norm: Normalizer, text: str) -> list[list[str]]:
         """The whole message, and for long ones each sentence and each window of tokens."""
@@ -253,10 +247,11 @@ class Matcher:
         if len(whole) <= WINDOW:
             return [whole]
         windows = [whole]
-        windows.extend(t for s in norm.sentences(text) if (t := norm.tokens(s)))
-        step = WINDOW // 2
-        windows.extend(whole[i : i + WINDOW] for i in range(0, len(whole) - step, step))
-        return windows
+        windows.extend(t for s in norm.sentences(text)[:MAX_WINDOWS] if (t := norm.tokens(s)))
+        step = max(WINDOW // 2, -(-len(whole) // MAX_WINDOWS))
+        windows.extend(whole[i : i + WINDOW] for i in range(0, len(whole) - WINDOW // 2, step))
+        unique = {tuple(w): w for w in windows if w}
+        return list(unique.values())
 
     def _score(
         self, window: Sequence[str], resolved: dict[str, tuple[str, float]], variant: int
