@@ -9,6 +9,8 @@ from handlers.kb_source import KbSource
 from handlers.matcher import MatchPolicy
 from handlers.router import ConversationPolicy, Puente
 from handlers.semantic import SentenceEncoder, load_encoder
+from handlers.triage import Triager
+from handlers.triage import shipped as shipped_triager
 
 
 def match_policy(settings: Settings) -> MatchPolicy:
@@ -23,13 +25,18 @@ def encoder(settings: Settings) -> SentenceEncoder | None:
     return load_encoder(settings.cache_dir) if settings.semantic else None
 
 
+def triager(settings: Settings, sentence_encoder: SentenceEncoder | None) -> Triager | None:
+    return shipped_triager(sentence_encoder) if settings.triage else None
+
+
 def build_puente(settings: Settings) -> Puente:
     engine = make_engine(settings.database_url)
+    sentence_encoder = encoder(settings)
     kb = KbSource(
         path=settings.kb_path,
         engine=engine,
         policy=match_policy(settings),
-        encoder=encoder(settings),
+        encoder=sentence_encoder,
         check_every=settings.kb_reload_seconds,
     )
     routing = Routing(
@@ -43,4 +50,5 @@ def build_puente(settings: Settings) -> Puente:
         kb=kb,
         policy=ConversationPolicy(max_misses=settings.max_misses),
         routing=routing,
+        triager=triager(settings, sentence_encoder),
     )

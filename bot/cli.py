@@ -70,6 +70,11 @@ def _parser() -> argparse.ArgumentParser:
     tickets.add_argument("--json", action="store_true", help="one JSON object per line")
     tickets.set_defaults(func=_tickets)
 
+    triage = commands.add_parser(
+        "triage", help='JSON lines {"text", "locale"} on stdin → priority, category, reasons'
+    )
+    triage.set_defaults(func=_triage)
+
     kb = commands.add_parser("kb", help="knowledge base: import, export, match")
     kb_commands = kb.add_subparsers(required=True, metavar="ACTION")
     kb_import = kb_commands.add_parser("import", help="import a CSV or XLSX file into the database")
@@ -145,6 +150,33 @@ def _kb_export(args: argparse.Namespace, settings: Settings) -> int:
     kb = build_puente(settings).kb.kb
     count = write_kb_file(args.file, kb.rows())
     print(f"exported {count} rows ({len(kb)} articles) to {args.file}")
+    return 0
+
+
+def _triage(_: argparse.Namespace, settings: Settings) -> int:
+    from handlers.triage import shipped
+
+    classify = shipped(encoder(settings)).classify
+    for raw in sys.stdin.buffer:
+        line = raw.decode("utf-8", errors="replace").strip()
+        if not line:
+            continue
+        try:
+            query = json.loads(line)
+            text, vip = str(query.get("text", "")), bool(query.get("vip", False))
+        except (ValueError, AttributeError):
+            print(
+                json.dumps(
+                    {
+                        "priority": "P4",
+                        "category": "none",
+                        "reasons": [],
+                        "error": "invalid JSON line",
+                    }
+                )
+            )
+            continue
+        print(json.dumps(classify(text, vip=vip).as_json(), ensure_ascii=False), flush=True)
     return 0
 
 

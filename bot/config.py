@@ -31,6 +31,7 @@ class Settings(BaseSettings):
         35.0, ge=0, le=100, validation_alias=_env("PUENTE_CLARIFY_THRESHOLD")
     )
     semantic: bool = Field(True, validation_alias=_env("PUENTE_SEMANTIC"))
+    triage: bool = Field(True, validation_alias=_env("PUENTE_TRIAGE"))
     cache_dir: Path = Field(
         default_factory=default_cache_dir, validation_alias=_env("PUENTE_CACHE_DIR")
     )

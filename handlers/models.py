@@ -101,6 +101,8 @@ class Message(SQLModel, table=True):
     failed_at: datetime | None = None
     error: str | None = None
     relay_ref: str | None = None
+    priority: str | None = None  # inbound: the triage verdict
+    category: str | None = None
 
 
 class Escalation(SQLModel, table=True):

@@ -33,7 +33,9 @@ from handlers.models import (
     as_utc,
     utcnow,
 )
+from handlers.safety import safety_message
 from handlers.text import clean, has_words, storable
+from handlers.triage import Triager
 
 HUMAN_PAYLOAD = "/agente"
 ARTICLE_PAYLOAD = "kb:"
@@ -102,6 +104,7 @@ class _Turn:
     t: Translator
     text: str
     message: IncomingMessage
+    inbound: Message
     replies: list[OutgoingMessage] = field(default_factory=list)
     effects: list[Effect] = field(default_factory=list)
 
@@ -117,8 +120,10 @@ class Puente:
         kb: KbSource,
         policy: ConversationPolicy | None = None,
         routing: Routing | None = None,
+        triager: Triager | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        self.triager = triager
         self.engine = engine
         self.kb = kb
         self.policy = policy or ConversationPolicy()
@@ -137,8 +142,9 @@ class Puente:
                 return HandlerResult(
                     message.platform.value, message.chat_id, locale, duplicate=True
                 )
-            creator, conversation = received
-            turn = _Turn(session, creator, conversation, translator(creator.locale), text, message)
+            creator, conversation, inbound = received
+            t = translator(creator.locale)
+            turn = _Turn(session, creator, conversation, t, text, message, inbound)
             if self._flooding(turn):
                 self._warn_once(turn)
             else:
@@ -157,7 +163,7 @@ class Puente:
 
     def _receive(
         self, session: Session, message: IncomingMessage
-    ) -> tuple[Creator, Conversation] | None:
+    ) -> tuple[Creator, Conversation, Message] | None:
         """Creator, conversation and the message, committed; None for a platform's retry.
 
         Two workers meeting the same new creator (or the same retry) at once: the loser's insert
@@ -174,7 +180,7 @@ class Puente:
 
     def _store_inbound(
         self, session: Session, message: IncomingMessage
-    ) -> tuple[Creator, Conversation] | None:
+    ) -> tuple[Creator, Conversation, Message] | None:
         creator = store.get_or_create_creator(
             session,
             platform=message.platform.value,
@@ -191,7 +197,7 @@ class Puente:
             session, conversation_id=conversation.id, platform_message_id=message.message_id
         ):
             return None
-        store.add_message(
+        inbound = store.add_message(
             session,
             conversation_id=conversation.id,
             direction=Direction.IN,
@@ -202,7 +208,7 @@ class Puente:
             created_at=self.clock(),
         )
         session.commit()
-        return creator, conversation
+        return creator, conversation, inbound
 
     def _flooding(self, turn: _Turn) -> bool:
         """More than ``flood_messages`` in ``flood_seconds``: stored, but not answered."""
@@ -222,6 +228,8 @@ class Puente:
             turn.say(turn.t.gettext("flood_warning"))
 
     def _respond(self, turn: _Turn) -> None:
+        if has_words(turn.text) and self._triage_first(turn):
+            return
         intent = detect(turn.text)
         if intent is Intent.LANGUAGE:
             return self._change_language(turn)
@@ -284,7 +292,15 @@ class Puente:
             return None
         return self.kb.matcher().kb.get(text.removeprefix(ARTICLE_PAYLOAD).strip())
 
-    def _escalate(self, turn: _Turn, *, reason: str) -> None:
+    def _escalate(
+        self,
+        turn: _Turn,
+        *,
+        reason: str,
+        priority: str = "P3",
+        category: str = "human_request",
+        announce: bool = True,
+    ) -> None:
         conversation = turn.conversation
         assert conversation.id is not None
         conversation.state = next_state(ConversationState(conversation.state), Event.ESCALATE)
@@ -292,15 +308,16 @@ class Puente:
         recent = store.recent_inbound_texts(
             turn.session, conversation_id=conversation.id, limit=SUMMARY_MESSAGES
         )
-        category = "human_request"
+        if turn.creator.is_vip and priority == "P3":
+            priority, reason = "P2", f"{reason}; VIP creator"
         escalation = Escalation(
             conversation_id=conversation.id,
-            priority="P3",
+            priority=priority,
             category=category,
-            reason=reason,
+            reason=reason[:500],
             summary="\n".join(clean(t)[:SUMMARY_CHARS] for t in recent),
             created_at=self.clock(),
-            due_at=self.policy.due("P3", self.clock()),
+            due_at=self.policy.due(priority, self.clock()),
             queue=self.routing.queue_for(category, vip=turn.creator.is_vip),
         )
         turn.session.add(escalation)
@@ -314,7 +331,46 @@ class Puente:
                 escalation.id, conversation.id, escalation.priority, escalation.category, reason
             )
         )
-        turn.say(turn.t.gettext("escalated", case=escalation.id))
+        if announce:
+            turn.say(turn.t.gettext("escalated", case=escalation.id))
+
+    def _triage_first(self, turn: _Turn) -> bool:
+        """P1 and P2 go to people at once, whatever the KB could say. True when handled."""
+        if self.triager is None:
+            return False
+        verdict = self.triager.classify(turn.text, vip=turn.creator.is_vip)
+        turn.inbound.priority, turn.inbound.category = verdict.priority, verdict.category
+        if verdict.priority not in ("P1", "P2"):
+            return False
+        reason = "; ".join(verdict.reasons) or verdict.category
+        assert turn.conversation.id is not None
+        case = store.open_escalation(turn.session, conversation_id=turn.conversation.id)
+        if case is not None:
+            if verdict.priority < case.priority:
+                case.priority, case.category = verdict.priority, verdict.category
+                case.due_at = self.policy.due(verdict.priority, as_utc(case.created_at))
+                casework.post(turn.session, case, Kind.UPDATE)
+            casework.post(
+                turn.session,
+                case,
+                Kind.THREAD,
+                role="triage",
+                reason=reason,
+                priority=verdict.priority,
+            )
+        else:
+            self._escalate(
+                turn,
+                reason=reason,
+                priority=verdict.priority,
+                category=verdict.category,
+                announce=verdict.priority != "P1",
+            )
+        if verdict.priority == "P1":
+            turn.say(safety_message(turn.t, verdict.category, turn.creator, turn.message))
+        elif case is not None:
+            turn.say(turn.t.gettext("escalated", case=case.id))
+        return True
 
     def _while_with_people(self, turn: _Turn, state: ConversationState) -> None:
         """People own the case: the creator's words go to its thread; the bot stays quiet except

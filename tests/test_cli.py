@@ -222,3 +222,17 @@ def puente_env(
     return subprocess.CompletedProcess(
         done.args, done.returncode, done.stdout.decode("utf-8"), done.stderr.decode("utf-8")
     )
+
+
+def test_triage_reads_json_lines(tmp_path: Path) -> None:
+    stdin = lines(
+        json.dumps({"text": "ya no aguanto mas, esta noche termino con todo", "locale": "es"}),
+        json.dumps({"text": "me muero de risa con tu live jajaja", "locale": "es"}),
+        "{broken",
+    )
+    done = puente(tmp_path, "triage", stdin=stdin)
+    assert done.returncode == 0, done.stderr
+    first, second, third = (json.loads(line) for line in done.stdout.splitlines())
+    assert (first["priority"], first["category"]) == ("P1", "self_harm") and first["reasons"]
+    assert second["priority"] == "P4"
+    assert third["error"] == "invalid JSON line"

@@ -573,6 +573,12 @@ class SlackAdapter:
         if role == "undeliverable":
             text = blocks.escape(str(payload.get("text", "")))[:500]
             return self.t.gettext("slack_undeliverable", text=text)
+        if role == "triage":
+            return self.t.gettext(
+                "slack_triage_raised",
+                priority=str(payload.get("priority", "")),
+                reason=blocks.escape(str(payload.get("reason", "")))[:500],
+            )
         if role == "kb_draft":
             return self.t.gettext("slack_kb_draft_saved", article=str(payload.get("article")))
         return self.t.gettext("slack_nudge")

@@ -1,0 +1,81 @@
+"""Triage inside the handler layer: critical messages reach people first, whatever the KB says."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlmodel import Session, select
+
+from handlers.casework import Kind
+from handlers.models import AgentPost, Direction, Escalation, Message
+from handlers.router import Puente
+from handlers.triage import Rule, Triager
+from tests.conftest import Creator
+
+
+@pytest.fixture
+def triaged(puente: Puente) -> Puente:
+    rules = [
+        Rule("self_harm", "intent to self-harm", (re.compile(r"\btermino con todo\b"),)),
+        Rule("account_compromise", "account taken over", (re.compile(r"\bhackearon\b"),)),
+        Rule("complaint", "complaint", (re.compile(r"\bpesima\b"),)),
+    ]
+    idioms = [re.compile(r"\bme muero de risa\b")]
+    puente.triager = Triager(rules, idioms, examples=[])
+    return puente
+
+
+def cases(puente: Puente) -> list[Escalation]:
+    with Session(puente.engine) as session:
+        return list(session.exec(select(Escalation)).all())
+
+
+def test_a_cry_for_help_gets_a_safety_message_and_a_p1_case(triaged: Puente) -> None:
+    creator = Creator(triaged, locale="es-MX")
+    result = creator.says("ya no aguanto mas, esta noche termino con todo")
+    (reply,) = result.replies
+    assert "800 911 2000" in reply.text
+    (case,) = cases(triaged)
+    assert (case.priority, case.category) == ("P1", "self_harm")
+    assert "termino con todo" in case.reason
+    with Session(triaged.engine) as session:
+        inbound = session.exec(select(Message).where(Message.direction == Direction.IN)).one()
+        assert (inbound.priority, inbound.category) == ("P1", "self_harm")
+
+
+def test_the_crisis_line_follows_the_creators_country(triaged: Puente) -> None:
+    spanish = Creator(triaged, locale="es-ES", chat_id="es").says("termino con todo hoy")
+    assert "024" in spanish.replies[0].text
+    american = Creator(triaged, locale="en-US", chat_id="us").says("termino con todo")
+    assert "988" in american.replies[0].text
+
+
+def test_an_idiom_pages_no_one(triaged: Puente) -> None:
+    result = Creator(triaged).says("me muero de risa con tu live")
+    assert cases(triaged) == []
+    assert result.replies
+
+
+def test_p2_goes_to_a_person_instead_of_the_kb(triaged: Puente) -> None:
+    result = Creator(triaged).says("me hackearon la cuenta y cambiaron el correo")
+    (case,) = cases(triaged)
+    assert (case.priority, case.category) == ("P2", "account_compromise")
+    assert f"#{case.id}" in result.replies[0].text
+
+
+def test_a_critical_message_raises_an_open_case(triaged: Puente) -> None:
+    creator = Creator(triaged)
+    creator.says("/agente")
+    creator.says("ya esta, termino con todo")
+    (case,) = cases(triaged)
+    assert case.priority == "P1"
+    with Session(triaged.engine) as session:
+        posts = session.exec(select(AgentPost).where(AgentPost.kind == Kind.THREAD)).all()
+    assert any('"role": "triage"' in p.payload for p in posts)
+
+
+def test_complaints_still_get_the_kb(triaged: Puente) -> None:
+    result = Creator(triaged).says("pesima app, no me llegan los regalos")
+    assert cases(triaged) == []
+    assert result.replies
