@@ -7,40 +7,30 @@ temporary SQLite database, exactly as ``bot.app.build_puente`` wires it.
 
 from __future__ import annotations
 
-import os
+import argparse
+import json
+import platform
+import random
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
-# One core: BLAS / OpenMP pools must be sized before numpy (or anything using it) is imported.
-THREAD_VARIABLES: tuple[str, ...] = (
-    "OMP_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "VECLIB_MAXIMUM_THREADS",
-    "NUMEXPR_NUM_THREADS",
+import numpy as np
+
+from bench.onecore import (
+    THREAD_VARIABLES,
 )
-for _variable in THREAD_VARIABLES:
-    os.environ.setdefault(_variable, "1")
-
-import argparse  # noqa: E402
-import json  # noqa: E402
-import platform  # noqa: E402
-import random  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from collections import Counter  # noqa: E402
-from collections.abc import Callable, Iterator, Sequence  # noqa: E402
-from contextlib import contextmanager  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
-
-import numpy as np  # noqa: E402
-
-from bot.app import build_puente  # noqa: E402
-from bot.config import Settings  # noqa: E402
-from handlers import matcher as matcher_module  # noqa: E402
-from handlers.kb_source import SHIPPED_KB  # noqa: E402
-from handlers.messages import IncomingMessage, Platform  # noqa: E402
-from handlers.router import (  # noqa: E402
+from bot.app import build_puente
+from bot.config import Settings
+from handlers import matcher as matcher_module
+from handlers.kb_source import SHIPPED_KB
+from handlers.messages import IncomingMessage, Platform
+from handlers.router import (
     AgentAction,
     AgentActionKind,
     EscalationOpened,

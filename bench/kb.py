@@ -7,46 +7,37 @@ and peak build memory also on synthetic expansions of it (1,000 and 10,000 artic
 
 from __future__ import annotations
 
+import argparse
+import hashlib
+import json
 import os
+import platform
+import random
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
 
-# One core: BLAS / OpenMP pools must be sized before numpy (or anything using it) is imported.
-THREAD_VARIABLES: tuple[str, ...] = (
-    "OMP_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "VECLIB_MAXIMUM_THREADS",
-    "NUMEXPR_NUM_THREADS",
-    "BLIS_NUM_THREADS",
-    "RAYON_NUM_THREADS",
+import bm25s
+import numpy as np
+import Stemmer
+from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_SPANISH
+from rapidfuzz import fuzz, process
+from rapidfuzz.utils import default_process
+
+from bench.onecore import (
+    THREAD_VARIABLES,
+    affinity_note,
+    code_version,
+    pin_to_one_cpu,
 )
-for _variable in THREAD_VARIABLES:
-    os.environ.setdefault(_variable, "1")
-
-import argparse  # noqa: E402
-import hashlib  # noqa: E402
-import json  # noqa: E402
-import platform  # noqa: E402
-import random  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-import tracemalloc  # noqa: E402
-from collections.abc import Callable, Sequence  # noqa: E402
-from dataclasses import asdict, dataclass, field  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any, Protocol  # noqa: E402
-
-import bm25s  # noqa: E402
-import numpy as np  # noqa: E402
-import Stemmer  # noqa: E402
-from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_SPANISH  # noqa: E402
-from rapidfuzz import fuzz, process  # noqa: E402
-from rapidfuzz.utils import default_process  # noqa: E402
-
-from handlers.kb import Article, KnowledgeBase  # noqa: E402
-from handlers.kb_io import read_kb_file  # noqa: E402
-from handlers.matcher import Action, Matcher  # noqa: E402
-from handlers.semantic import SentenceEncoder  # noqa: E402
+from handlers.kb import Article, KnowledgeBase
+from handlers.kb_io import read_kb_file
+from handlers.matcher import Action, Matcher
+from handlers.semantic import SentenceEncoder
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_KB = REPO_ROOT / "../shared/bench/kb.csv"
@@ -583,7 +574,7 @@ def footnotes(results: Sequence[SystemResult], queries: Sequence[Query], repeat:
     notes = [
         f"- {TARGETS} (✓/✗ mark those cells).",
         f"- One core: {', '.join(THREAD_VARIABLES)} = 1 (set before numpy is imported)"
-        f"{_affinity_note()}; rapidfuzz runs with workers=1. "
+        f"{affinity_note()}; rapidfuzz runs with workers=1. "
         f"Python {platform.python_version()}, {platform.machine()}, {platform.system()}.",
         f"- Queries: {len(queries)} ({sum(q.expect is None for q in queries)} null). Latency: "
         f"one call per query, {repeat} pass(es), after {len(WARMUP_TEXTS)} warm-up calls, "
@@ -633,38 +624,6 @@ def _encoder_notes() -> list[str]:
         f"- † n/a: an uncached encoder index estimated over {ENCODER_BUDGET_S:.0f} s is skipped; "
         "encoder latency is dominated by embedding the query anyway.",
     ]
-
-
-def code_version() -> str:
-    """Which matcher was measured: the commit and a hash of handlers/ (code and data) as it is."""
-    digest = hashlib.sha256()
-    for path in sorted((REPO_ROOT / "handlers").rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts:
-            digest.update(path.relative_to(REPO_ROOT).as_posix().encode() + b"\0")
-            digest.update(path.read_bytes())
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit = "unknown"
-    return f"commit {commit}, working tree handlers/ sha256 {digest.hexdigest()[:12]}"
-
-
-def _affinity_note() -> str:
-    if hasattr(os, "sched_getaffinity"):
-        cpus = sorted(os.sched_getaffinity(0))
-        if len(cpus) == 1:
-            return f"; process pinned to CPU {cpus[0]}"
-    return ""
-
-
-def pin_to_one_cpu() -> None:
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
 
 
 def as_json(results: Sequence[SystemResult], queries: Sequence[Query]) -> dict[str, Any]:

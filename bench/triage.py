@@ -7,37 +7,27 @@ with the labels. The dev set only measures: nothing is trained or tuned on it.
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
+import platform
+import re
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
 
-# One core: BLAS / OpenMP pools must be sized before numpy (or anything using it) is imported.
-THREAD_VARIABLES: tuple[str, ...] = (
-    "OMP_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "VECLIB_MAXIMUM_THREADS",
-    "NUMEXPR_NUM_THREADS",
-    "BLIS_NUM_THREADS",
-    "RAYON_NUM_THREADS",
+from bench.onecore import (
+    THREAD_VARIABLES,
+    affinity_note,
+    code_version,
+    pin_to_one_cpu,
 )
-for _variable in THREAD_VARIABLES:
-    os.environ.setdefault(_variable, "1")
-
-import argparse  # noqa: E402
-import hashlib  # noqa: E402
-import json  # noqa: E402
-import platform  # noqa: E402
-import re  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable, Sequence  # noqa: E402
-from dataclasses import asdict, dataclass, field  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any, Protocol  # noqa: E402
-
-from handlers.semantic import SentenceEncoder  # noqa: E402
-from handlers.text import fold  # noqa: E402
-from handlers.triage import DATA, PRIORITIES, Triage, Triager, shipped  # noqa: E402
+from handlers.semantic import SentenceEncoder
+from handlers.text import fold
+from handlers.triage import DATA, PRIORITIES, Triage, Triager, shipped
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = REPO_ROOT / "../shared/bench/triage_dev.jsonl"
@@ -371,7 +361,7 @@ def footnotes(results: Sequence[SystemResult], messages: Sequence[Message]) -> l
         "(rules, idioms, labelled examples, thresholds) is trained or tuned on it, and the "
         "keyword baseline's word list was written before looking at it.",
         f"- One core: {', '.join(THREAD_VARIABLES)} = 1 (set before numpy is imported)"
-        f"{_affinity_note()}; single process. Python {platform.python_version()}, "
+        f"{affinity_note()}; single process. Python {platform.python_version()}, "
         f"{platform.machine()}, {platform.system()}.",
         f"- messages/s: one `classify` call per dev message, one pass, after {len(WARMUP_TEXTS)} "
         "warm-up calls on other texts; wall time including folding and embedding the message. "
@@ -395,38 +385,6 @@ def footnotes(results: Sequence[SystemResult], messages: Sequence[Message]) -> l
             "keyword wins, else none/P4; vip_incident has no keyword."
         )
     return notes
-
-
-def code_version() -> str:
-    """Which triager was measured: the commit and a hash of handlers/ (code and data) as it is."""
-    digest = hashlib.sha256()
-    for path in sorted((REPO_ROOT / "handlers").rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts:
-            digest.update(path.relative_to(REPO_ROOT).as_posix().encode() + b"\0")
-            digest.update(path.read_bytes())
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit = "unknown"
-    return f"commit {commit}, working tree handlers/ sha256 {digest.hexdigest()[:12]}"
-
-
-def _affinity_note() -> str:
-    if hasattr(os, "sched_getaffinity"):
-        cpus = sorted(os.sched_getaffinity(0))
-        if len(cpus) == 1:
-            return f"; process pinned to CPU {cpus[0]}"
-    return ""
-
-
-def pin_to_one_cpu() -> None:
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
 
 
 def as_json(results: Sequence[SystemResult], messages: Sequence[Message]) -> dict[str, Any]:
