@@ -6,8 +6,9 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 from sqlmodel import Session
@@ -157,27 +158,11 @@ def _triage(_: argparse.Namespace, settings: Settings) -> int:
     from handlers.triage import shipped
 
     classify = shipped(encoder(settings)).classify
-    for raw in sys.stdin.buffer:
-        line = raw.decode("utf-8", errors="replace").strip()
-        if not line:
-            continue
-        try:
-            query = json.loads(line)
-            text, vip = str(query.get("text", "")), bool(query.get("vip", False))
-        except (ValueError, AttributeError):
-            print(
-                json.dumps(
-                    {
-                        "priority": "P4",
-                        "category": "none",
-                        "reasons": [],
-                        "error": "invalid JSON line",
-                    }
-                )
-            )
-            continue
-        print(json.dumps(classify(text, vip=vip).as_json(), ensure_ascii=False), flush=True)
-    return 0
+    fallback = {"priority": "P4", "category": "none", "reasons": []}
+    return _json_lines(
+        lambda query: classify(str(query.get("text", "")), vip=bool(query.get("vip"))).as_json(),
+        fallback,
+    )
 
 
 def _kb_embed(args: argparse.Namespace, settings: Settings) -> int:
@@ -202,26 +187,29 @@ def _kb_match(args: argparse.Namespace, settings: Settings) -> int:
     path = args.kb or settings.kb_path
     kb = KnowledgeBase.from_rows(read_kb_file(path))
     matcher = Matcher(kb, match_policy(settings), encoder(settings))
+    fallback = {"action": "escalate", "article_id": None, "score": 0.0, "suggestions": []}
+    return _json_lines(
+        lambda query: matcher.match(
+            str(query.get("text", "")), negotiate(query.get("locale"))
+        ).as_json(),
+        fallback,
+    )
+
+
+def _json_lines(
+    answer: Callable[[dict[str, Any]], dict[str, object]], fallback: dict[str, object]
+) -> int:
+    """The machine interface: one JSON object per input line, even for a broken line."""
     for raw in sys.stdin.buffer:
         line = raw.decode("utf-8", errors="replace").strip()
         if not line:
             continue
         try:
             query = json.loads(line)
-            text, locale = str(query.get("text", "")), negotiate(query.get("locale"))
-        except (ValueError, AttributeError):
-            print(
-                json.dumps(
-                    {
-                        "action": "escalate",
-                        "article_id": None,
-                        "score": 0.0,
-                        "suggestions": [],
-                        "error": "invalid JSON line",
-                    }
-                )
-            )
+            if not isinstance(query, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            print(json.dumps({**fallback, "error": "invalid JSON line"}), flush=True)
             continue
-        print(json.dumps(matcher.match(text, locale).as_json(), ensure_ascii=False), flush=False)
-    sys.stdout.flush()
+        print(json.dumps(answer(query), ensure_ascii=False), flush=True)
     return 0
