@@ -21,6 +21,7 @@ class Intent(StrEnum):
     GREETING = "greeting"
     THANKS = "thanks"
     GOODBYE = "goodbye"
+    LAUGHTER = "laughter"
     START = "start"
     HELP = "help"
     LANGUAGE = "language"
@@ -40,7 +41,7 @@ COMMANDS: dict[str, Intent] = {
     "estado": Intent.STATUS,
     "status": Intent.STATUS,
 }
-_WHOLE_MESSAGE = (Intent.GREETING, Intent.THANKS, Intent.GOODBYE)
+_WHOLE_MESSAGE = (Intent.GREETING, Intent.THANKS, Intent.GOODBYE, Intent.LAUGHTER)
 
 
 @lru_cache(maxsize=1)

@@ -260,6 +260,8 @@ class Puente:
             return turn.say(turn.t.gettext("thanks"))
         if intent is Intent.GOODBYE:
             return turn.say(turn.t.gettext("goodbye"))
+        if intent is Intent.LAUGHTER:
+            return turn.say(turn.t.gettext("laughter"))
         return self._answer_from_kb(turn)
 
     def _answer_from_kb(self, turn: _Turn) -> None:

@@ -336,3 +336,9 @@ def test_replies_wait_in_the_outbox_until_delivered(creator: Creator, puente: Pu
     assert pending[0].delivered_at is None
     puente.mark_delivered(result.outbox_ids)
     assert all(m.delivered_at for m in messages(puente) if m.direction == Direction.OUT)
+
+
+def test_laughter_is_small_talk_not_a_miss(creator: Creator, puente: Puente) -> None:
+    for _ in range(3):
+        assert creator.says("jajaja 😂").replies[0].text.startswith("😄")
+    assert state(puente) is ConversationState.BOT
