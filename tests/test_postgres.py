@@ -1,0 +1,60 @@
+"""The same handler path on the real PostgreSQL this machine runs (the scale path)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session, SQLModel, select
+
+from handlers.actions import AgentAction, AgentActionKind
+from handlers.db import make_engine
+from handlers.delivery import AgentOutbox, Inbox, Outbox
+from handlers.kb_source import SHIPPED_KB, KbSource
+from handlers.models import Escalation, EscalationStatus, Message
+from handlers.router import Puente
+from tests.conftest import Creator
+
+URL = os.environ.get("PUENTE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture
+def pg_engine() -> Iterator[Engine]:
+    try:
+        engine = make_engine(URL)
+    except OperationalError as exc:
+        pytest.skip(f"PostgreSQL not reachable at {URL}: {exc.orig}")
+    SQLModel.metadata.drop_all(engine)
+    SQLModel.metadata.create_all(engine)
+    yield engine
+    SQLModel.metadata.drop_all(engine)
+    engine.dispose()
+
+
+def test_a_conversation_on_postgres(pg_engine: Engine) -> None:
+    puente = Puente(engine=pg_engine, kb=KbSource(path=SHIPPED_KB, engine=pg_engine))
+    creator = Creator(puente)
+    assert creator.says("no me llegan los regalos").replies[0].text.startswith("A veces")
+    retry = puente.handle_message(creator.message("otra vez", message_id="m1"))
+    assert retry.duplicate
+    assert creator.says("\x00 texto con NUL").replies
+    creator.says("/agente")
+    puente.handle_agent_action(AgentAction(AgentActionKind.TAKE, 1, "U1"))
+    with Session(pg_engine) as session:
+        case = session.exec(select(Escalation)).one()
+        assert case.status == EscalationStatus.ASSIGNED
+        texts = [m.text for m in session.exec(select(Message)).all()]
+    assert "\ufffd texto con NUL" in texts
+    assert Outbox(pg_engine).chats_waiting(platform="console") == ["chat-1"]
+    assert AgentOutbox(pg_engine).cases_waiting() == [1]
+
+
+def test_inbox_deduplicates_on_postgres(pg_engine: Engine) -> None:
+    inbox = Inbox(pg_engine)
+    first = inbox.accept(platform="telegram", key="42", payload="{}")
+    assert first is not None
+    assert inbox.accept(platform="telegram", key="42", payload="{}") is None
+    assert [p.id for p in inbox.pending(platform="telegram")] == [first]
