@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
 from bot.config import Settings, pairs
+from handlers import store
 from handlers.casework import Routing
 from handlers.db import make_engine
 from handlers.kb_source import KbSource
@@ -25,8 +29,17 @@ def encoder(settings: Settings) -> SentenceEncoder | None:
     return load_encoder(settings.cache_dir) if settings.semantic else None
 
 
-def triager(settings: Settings, sentence_encoder: SentenceEncoder | None) -> Triager | None:
-    return shipped_triager(sentence_encoder) if settings.triage else None
+def triager(
+    settings: Settings, sentence_encoder: SentenceEncoder | None, engine: Engine
+) -> Triager | None:
+    """The shipped triager plus what agents taught it (their corrections, from the database)."""
+    if not settings.triage:
+        return None
+    reader = shipped_triager(sentence_encoder)
+    with Session(engine) as session:
+        for text, category in store.triage_examples(session):
+            reader.learn(text, category)
+    return reader
 
 
 def build_puente(settings: Settings) -> Puente:
@@ -50,5 +63,5 @@ def build_puente(settings: Settings) -> Puente:
         kb=kb,
         policy=ConversationPolicy(max_misses=settings.max_misses),
         routing=routing,
-        triager=triager(settings, sentence_encoder),
+        triager=triager(settings, sentence_encoder, engine),
     )

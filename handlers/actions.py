@@ -17,6 +17,7 @@ class AgentActionKind(StrEnum):
     REPLY = "reply"
     TRANSFER = "transfer"
     SAVE_KB = "save_kb"
+    RECLASSIFY = "reclassify"
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,8 +21,11 @@ from handlers.models import (
     EscalationStatus,
     KbArticle,
     Sender,
+    TriageExample,
+    as_utc,
 )
 from handlers.text import clean
+from handlers.triage import PRIORITIES
 
 if TYPE_CHECKING:
     from handlers.router import HandlerResult, Puente
@@ -76,6 +79,8 @@ class AgentDesk:
         t = translator(creator.locale)
         if action.kind is AgentActionKind.SAVE_KB:
             return self._save_kb(session, action, case, creator)
+        if action.kind is AgentActionKind.RECLASSIFY:
+            return self._reclassify(session, action, case)
         if case.status not in store.OPEN_STATUSES:
             raise ActionRejected(f"case #{case.id} is already {case.status}")
         handler = {
@@ -159,6 +164,38 @@ class AgentDesk:
         if case.assignee != action.agent_id:
             raise ActionRejected("only the agent who took the case replies to the creator")
         return [OutgoingMessage(clean(action.text), attachments=action.attachments)], Sender.AGENT
+
+    def _reclassify(self, session: Session, action: AgentAction, case: Escalation) -> Replies:
+        """An agent corrects triage: the case follows, and the creator's latest words become a
+        labelled example, so the same words are read right next time."""
+        if action.category not in PRIORITIES:
+            raise ActionRejected(f"unknown category {action.category!r}")
+        case.category, case.priority = action.category, PRIORITIES[action.category]
+        case.due_at = self.puente.policy.due(case.priority, as_utc(case.created_at))
+        latest = store.recent_inbound_texts(session, conversation_id=case.conversation_id, limit=1)
+        text = clean(latest[0]) if latest else ""
+        if text:
+            example = TriageExample(
+                text=text,
+                category=action.category,
+                source_case=case.id,
+                agent=action.agent_id,
+                created_at=self.now,
+            )
+            session.add(example)
+            if self.puente.triager is not None:
+                self.puente.triager.learn(text, action.category)
+        casework.post(session, case, Kind.UPDATE)
+        casework.post(
+            session,
+            case,
+            Kind.THREAD,
+            role="reclassified",
+            agent=action.agent_id,
+            priority=case.priority,
+            category=case.category,
+        )
+        return [], Sender.BOT
 
     def _save_kb(
         self, session: Session, action: AgentAction, case: Escalation, creator: Creator

@@ -173,3 +173,14 @@ class AgentPost(SQLModel, table=True):
     failed_at: datetime | None = None
     error: str | None = None
     result: str | None = None
+
+
+class TriageExample(SQLModel, table=True):
+    """A labelled example learned from an agent's correction of a case's triage."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    category: str
+    source_case: int | None = None
+    agent: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)

@@ -20,6 +20,7 @@ from handlers.models import (
     KbArticle,
     Message,
     Sender,
+    TriageExample,
     utcnow,
 )
 
@@ -257,3 +258,11 @@ def transcript(session: Session, *, conversation_id: int, limit: int = 50) -> li
         .limit(limit)
     ).all()
     return [[str(sender), text] for sender, text in reversed(rows)]
+
+
+def triage_examples(session: Session) -> list[tuple[str, str]]:
+    """(text, category) learned from agents' corrections, oldest first."""
+    rows = session.exec(
+        select(TriageExample.text, TriageExample.category).order_by(col(TriageExample.id))
+    ).all()
+    return [(text, category) for text, category in rows]

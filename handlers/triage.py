@@ -93,6 +93,15 @@ class Triager:
             else None
         )
 
+    def learn(self, text: str, category: str) -> None:
+        """Add a labelled example (an agent's correction) to what the triager compares with."""
+        if category not in PRIORITIES or not text.strip():
+            return
+        self.examples = (*self.examples, Example(text, category))
+        if self.encoder is not None:
+            vector = self.encoder.encode_many([text])
+            self.matrix = vector if self.matrix is None else np.vstack([self.matrix, vector])
+
     def classify(self, text: str, *, vip: bool = False) -> Triage:
         folded = prepare(text)
         if not folded:

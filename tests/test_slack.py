@@ -369,3 +369,22 @@ def test_an_agents_file_reaches_the_creator(
     document = next(c for c in calls if c.method == "sendDocument")
     assert document.files and next(iter(document.files.values())).data.startswith(b"%PDF")
     assert calls[-1].text == "Te dejo la guía"
+
+
+def test_agents_correct_the_triage_from_the_card(
+    service: Service, desk: Desk, slack_api: FakeSlack, telegram_api: FakeTelegram, puente: Puente
+) -> None:
+    telegram_api.user_sends(CHAT, "/agente")
+    card = desk.card()
+    selects = [e for b in card["blocks"] if b["type"] == "actions" for e in b["elements"]
+               if e["type"] == "static_select"]  # fmt: skip
+    assert selects and selects[0]["action_id"] == blocks.RECLASSIFY
+    assert "1:violent_threat" in [o["value"] for o in selects[0]["options"]]
+    payload = block_actions(
+        blocks.RECLASSIFY, "1:violent_threat", user_id=AGENT, channel_id=QUEUE,
+        action_type="static_select",
+    )  # fmt: skip
+    assert post_signed(desk.url, *payload).status == 200
+    wait_until(lambda: case_row(puente).priority == "P1")
+    assert case_row(puente).category == "violent_threat"
+    wait_until(lambda: any("violent_threat" in line for line in desk.thread(card["ts"])))

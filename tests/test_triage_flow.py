@@ -79,3 +79,27 @@ def test_complaints_still_get_the_kb(triaged: Puente) -> None:
     result = Creator(triaged).says("pesima app, no me llegan los regalos")
     assert cases(triaged) == []
     assert result.replies
+
+
+def test_an_agents_correction_teaches_triage(triaged: Puente) -> None:
+    from handlers.actions import AgentAction, AgentActionKind
+    from handlers.models import TriageExample
+    from handlers.semantic import SentenceEncoder
+
+    assert triaged.triager is not None
+    triaged.triager = Triager(triaged.triager.rules, triaged.triager.idioms, [], SentenceEncoder())
+    creator = Creator(triaged)
+    creator.says("/agente")
+    creator.says("un tipo del chat me sigue a todos lados y me manda fotos de mi casa")
+    (case,) = cases(triaged)
+    assert case.priority == "P3"
+    triaged.handle_agent_action(
+        AgentAction(AgentActionKind.RECLASSIFY, case.id or 0, "U1", category="violent_threat")
+    )
+    (case,) = cases(triaged)
+    assert (case.priority, case.category) == ("P1", "violent_threat")
+    with Session(triaged.engine) as session:
+        (example,) = session.exec(select(TriageExample)).all()
+    assert example.category == "violent_threat" and example.source_case == case.id
+    verdict = triaged.triager.classify("un tipo del chat me sigue a todos lados y me manda fotos")
+    assert verdict.priority == "P1" and "violent_threat" in verdict.reasons[0]

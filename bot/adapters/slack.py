@@ -188,6 +188,7 @@ class SlackAdapter:
             (blocks.TRANSFER, self._on_transfer_button),
             (blocks.SAVE_KB, self._on_save_kb_button),
             (CREATOR_CHOICE, self._on_creator_choice),
+            (blocks.RECLASSIFY, self._on_reclassify),
         ):
             self.app.action(action_id)(handler)
         self.app.view(blocks.RESOLVE_VIEW)(self._on_resolve_view)
@@ -400,6 +401,21 @@ class SlackAdapter:
             )
             self._apply(action, None)
 
+    def _on_reclassify(self, ack: Callable[[], None], body: dict[str, Any]) -> None:
+        ack()
+        user = body["user"]["id"]
+        channel = (body.get("channel") or {}).get("id")
+        if not self.is_agent(user):
+            if channel:
+                self._hint(channel, user, "slack_hint_agents_only")
+            return
+        action = body["actions"][0]
+        value = str((action.get("selected_option") or {}).get("value") or action.get("value") or "")
+        case, _, category = value.partition(":")
+        if case.isdigit() and category:
+            reclassify = AgentAction(AgentActionKind.RECLASSIFY, int(case), user, category=category)
+            self._apply(reclassify, channel)
+
     def _on_creator_choice(self, ack: Callable[[], None], body: dict[str, Any]) -> None:
         """A creator on Slack pressed one of the bot's suggestion buttons."""
         ack()
@@ -573,6 +589,13 @@ class SlackAdapter:
         if role == "undeliverable":
             text = blocks.escape(str(payload.get("text", "")))[:500]
             return self.t.gettext("slack_undeliverable", text=text)
+        if role == "reclassified":
+            return self.t.gettext(
+                "slack_reclassified",
+                agent=blocks.escape(str(payload.get("agent", ""))),
+                priority=str(payload.get("priority", "")),
+                category=str(payload.get("category", "")),
+            )
         if role == "triage":
             return self.t.gettext(
                 "slack_triage_raised",

@@ -18,6 +18,7 @@ from babel import Locale
 from handlers.cases import CaseView
 from handlers.i18n import N_, Translator, translator
 from handlers.privacy import mask
+from handlers.triage import PRIORITIES
 
 TAKE = "case_take"
 RETURN = "case_return"
@@ -26,6 +27,7 @@ TRANSFER = "case_transfer"
 SAVE_KB = "case_save_kb"
 CASE_ACTIONS = (TAKE, RETURN, RESOLVE, TRANSFER, SAVE_KB)
 ACTIONS_BLOCK = "case_actions"
+RECLASSIFY = "case_reclassify"
 
 RESOLVE_VIEW = "resolve_case"
 TRANSFER_VIEW = "transfer_case"
@@ -146,8 +148,27 @@ def case_card(case: CaseView, locale: str = "es") -> tuple[str, list[dict[str, A
     if notes:
         blocks.append({"type": "context", "elements": notes})
     buttons = [_button(action, case.escalation_id, t) for action in actions_for(case.status)]
+    if case.status in _ACTIONS_BY_STATUS:
+        buttons.append(_reclassify_select(case, t))
     blocks.append({"type": "actions", "block_id": ACTIONS_BLOCK, "elements": buttons})
     return fallback, blocks
+
+
+def _reclassify_select(case: CaseView, t: Translator) -> dict[str, Any]:
+    """Agents correct triage here; each correction teaches it (a new labelled example)."""
+    options = [
+        {
+            "text": _plain(f"{priority} · {category}", MAX_OPTION_TEXT),
+            "value": f"{case.escalation_id}:{category}",
+        }
+        for category, priority in sorted(PRIORITIES.items(), key=lambda item: item[1])
+    ]
+    return {
+        "type": "static_select",
+        "action_id": RECLASSIFY,
+        "placeholder": _plain(t.gettext("slack_reclassify"), MAX_OPTION_TEXT),
+        "options": options,
+    }
 
 
 def thread_line(
