@@ -56,7 +56,11 @@ def block(blocks: list[dict[str, Any]], kind: str) -> dict[str, Any]:
 
 
 def buttons(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return block(blocks, "actions")["elements"]
+    return [e for e in block(blocks, "actions")["elements"] if e["type"] == "button"]
+
+
+def selects(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [e for e in block(blocks, "actions")["elements"] if e["type"] == "static_select"]
 
 
 def test_escape_makes_slack_markup_literal() -> None:
@@ -409,3 +413,13 @@ def test_modal_titles_and_labels_fit_slack_in_every_locale() -> None:
                 for option in item["element"].get("options", []):
                     assert len(option["text"]["text"]) <= 75
                     assert len(option["value"]) <= 150
+
+
+def test_open_cases_offer_a_triage_correction_closed_ones_do_not() -> None:
+    _, open_blocks = sb.case_card(make_case(status="open"))
+    (select,) = selects(open_blocks)
+    assert select["action_id"] == sb.RECLASSIFY
+    values = [o["value"] for o in select["options"]]
+    assert len(values) == 12 and all(v.startswith("42:") for v in values)
+    _, closed_blocks = sb.case_card(make_case(status="resolved"))
+    assert selects(closed_blocks) == []
