@@ -360,46 +360,41 @@ class SlackAdapter:
     def _on_resolve_view(
         self, ack: Callable[[], None], body: dict[str, Any], view: dict[str, Any]
     ) -> None:
-        ack()
-        found = self._view_action(body, view)
-        if found is not None:
-            values = blocks.modal_values(view)
-            action = AgentAction(
-                AgentActionKind.RESOLVE,
-                found[0],
-                found[1],
-                text=values.get(blocks.SUMMARY, ""),
-                root_cause=values.get(blocks.ROOT_CAUSE) or None,
-            )
-            self._apply(action, None)
+        self._submitted(ack, body, view, lambda case, user, values: AgentAction(
+            AgentActionKind.RESOLVE, case, user,
+            text=values.get(blocks.SUMMARY, ""),
+            root_cause=values.get(blocks.ROOT_CAUSE) or None,
+        ))  # fmt: skip
 
     def _on_transfer_view(
         self, ack: Callable[[], None], body: dict[str, Any], view: dict[str, Any]
     ) -> None:
-        ack()
-        found = self._view_action(body, view)
-        if found is not None:
-            queue = blocks.modal_values(view).get(blocks.TEAM) or None
-            self._apply(
-                AgentAction(AgentActionKind.TRANSFER, found[0], found[1], queue=queue), None
-            )
+        self._submitted(ack, body, view, lambda case, user, values: AgentAction(
+            AgentActionKind.TRANSFER, case, user, queue=values.get(blocks.TEAM) or None,
+        ))  # fmt: skip
 
     def _on_save_kb_view(
         self, ack: Callable[[], None], body: dict[str, Any], view: dict[str, Any]
     ) -> None:
+        self._submitted(ack, body, view, lambda case, user, values: AgentAction(
+            AgentActionKind.SAVE_KB, case, user,
+            text=values.get(blocks.ANSWER, ""),
+            question=values.get(blocks.QUESTION, ""),
+            category=values.get(blocks.CATEGORY, ""),
+        ))  # fmt: skip
+
+    def _submitted(
+        self,
+        ack: Callable[[], None],
+        body: dict[str, Any],
+        view: dict[str, Any],
+        build: Callable[[int, str, dict[str, str]], AgentAction],
+    ) -> None:
+        """A modal was submitted: by an agent, for a case → the action its fields describe."""
         ack()
         found = self._view_action(body, view)
         if found is not None:
-            values = blocks.modal_values(view)
-            action = AgentAction(
-                AgentActionKind.SAVE_KB,
-                found[0],
-                found[1],
-                text=values.get(blocks.ANSWER, ""),
-                question=values.get(blocks.QUESTION, ""),
-                category=values.get(blocks.CATEGORY, ""),
-            )
-            self._apply(action, None)
+            self._apply(build(found[0], found[1], blocks.modal_values(view)), None)
 
     def _on_reclassify(self, ack: Callable[[], None], body: dict[str, Any]) -> None:
         ack()
