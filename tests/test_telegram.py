@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
-import socket
-import threading
 import time
-from collections.abc import Coroutine, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from sqlmodel import Session, select
 
 from bot.adapters.telegram import (
@@ -23,63 +19,33 @@ from bot.adapters.telegram import (
     check_token,
     webhook_secret,
 )
-from bot.web import TELEGRAM_PATH, build_web_app
+from bot.web import TELEGRAM_PATH
 from handlers.delivery import Inbox
 from handlers.models import Direction, Escalation, InboundUpdate, Message
 from handlers.router import AgentAction, AgentActionKind, Puente
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegram
+from tests.serving import Service, wait_until
 
 CHAT = 5551001
 
 
-class Running:
-    """The adapter (and, for webhooks, the web app) on an event loop in a background thread."""
+class Running(Service):
+    """The Telegram adapter and the web app (for webhooks) running as ``puente serve`` does."""
 
     def __init__(self, puente: Puente, fake: FakeTelegram, *, webhook: bool = False) -> None:
-        self.fake = fake
-        self.webhook = webhook
         config = TelegramConfig(
             token=fake.token,
             base_url=fake.base_url,
             base_file_url=fake.base_file_url,
             webhook_url="https://puente.example/telegram/webhook" if webhook else None,
         )
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        self.adapter: TelegramAdapter = self.run(self._make(puente, config))
-        self.server: uvicorn.Server | None = None
-        self.url = ""
+        super().__init__(puente, telegram=config)
+        assert self.telegram is not None
+        self.adapter: TelegramAdapter = self.telegram
 
-    async def _make(self, puente: Puente, config: TelegramConfig) -> TelegramAdapter:
-        return TelegramAdapter(puente, config)
-
-    def run(self, coroutine: Coroutine[Any, Any, Any], timeout: float = 30) -> Any:
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
-
-    def start(self) -> Running:
-        self.run(self.adapter.start())
-        if self.webhook:
-            sock = socket.socket()
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-            app = build_web_app(self.adapter.puente, telegram=self.adapter)
-            config = uvicorn.Config(app, log_level="warning", lifespan="off")
-            self.server = uvicorn.Server(config)
-            asyncio.run_coroutine_threadsafe(self.server.serve(sockets=[sock]), self.loop)
-            self.url = f"http://127.0.0.1:{port}{TELEGRAM_PATH}"
-            deadline = time.monotonic() + 10
-            while not self.server.started and time.monotonic() < deadline:
-                time.sleep(0.02)
-        return self
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.should_exit = True
-            time.sleep(0.2)
-        self.run(self.adapter.stop())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
+    @property
+    def url(self) -> str:
+        return self.base + TELEGRAM_PATH
 
     def post(self, body: bytes, secret: str | None) -> int:
         headers = {} if secret is None else {"X-Telegram-Bot-Api-Secret-Token": secret}
@@ -118,14 +84,6 @@ def outbound(puente: Puente) -> list[Message]:
     with Session(puente.engine) as session:
         query = select(Message).where(Message.direction == Direction.OUT).order_by(Message.id)
         return list(session.exec(query).all())
-
-
-def wait_until(condition: Any, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.05)
 
 
 def test_a_question_gets_the_kb_answer_and_everything_is_recorded(
