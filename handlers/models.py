@@ -72,7 +72,17 @@ class Conversation(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
-class Message(SQLModel, table=True):
+class DeliveryState(SQLModel):
+    """Outbox bookkeeping shared by every row that waits to be delivered somewhere."""
+
+    delivered_at: datetime | None = Field(default=None, index=True)
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    failed_at: datetime | None = None
+    error: str | None = None
+
+
+class Message(DeliveryState, table=True):
     """Every message in both directions; inbound ones are unique per platform id (dedup).
 
     Outbound rows are also the outbox: stored before they are sent, ``delivered_at`` set once
@@ -95,11 +105,6 @@ class Message(SQLModel, table=True):
     suggestions: str = Field(default="[]", sa_column=Column(Text, nullable=False))
     article_id: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
-    delivered_at: datetime | None = Field(default=None, index=True)
-    attempts: int = 0
-    next_attempt_at: datetime | None = None
-    failed_at: datetime | None = None
-    error: str | None = None
     relay_ref: str | None = None
     priority: str | None = None  # inbound: the triage verdict
     category: str | None = None
@@ -158,7 +163,7 @@ class InboundUpdate(SQLModel, table=True):
     error: str | None = None
 
 
-class AgentPost(SQLModel, table=True):
+class AgentPost(DeliveryState, table=True):
     """The agents' side of the outbox: case cards, thread lines, card updates and reactions,
     delivered in order per case by the agents' platform adapter (Slack)."""
 
@@ -167,11 +172,6 @@ class AgentPost(SQLModel, table=True):
     kind: str
     payload: str = Field(default="{}", sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
-    delivered_at: datetime | None = Field(default=None, index=True)
-    attempts: int = 0
-    next_attempt_at: datetime | None = None
-    failed_at: datetime | None = None
-    error: str | None = None
     result: str | None = None
 
 
