@@ -143,11 +143,14 @@ class Timekeeper:
     def tick(self, now: datetime) -> int:
         """Fire every due timer this worker can claim; the number fired."""
         self._sweep(now)
-        fired = 0
-        for timer_id in self._due(now):
-            if self._claim(timer_id, now) and self._fire(timer_id, now):
-                fired += 1
-        return fired
+        return self.fire(self.claim(now), now)
+
+    def claim(self, now: datetime) -> list[int]:
+        """Claim the due timers nobody holds (or whose holder's lease ran out)."""
+        return [timer_id for timer_id in self._due(now) if self._claim(timer_id, now)]
+
+    def fire(self, timer_ids: list[int], now: datetime) -> int:
+        return sum(1 for timer_id in timer_ids if self._fire(timer_id, now))
 
     def _due(self, now: datetime) -> list[int]:
         with Session(self.puente.engine) as session:

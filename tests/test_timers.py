@@ -188,6 +188,29 @@ def test_a_case_taken_in_time_gets_no_first_response_reminder(
     assert (reminder["target"], reminder["user"]) == ("resolution", ANA)
 
 
+def test_a_due_timer_is_claimed_by_one_worker_only(db: Path, clock: FakeClock) -> None:
+    first, second = make_puente(db, clock), make_puente(db, clock)
+    Creator(first).says("/agente")
+    clock.advance(hours=6)
+    mine = first.timekeeper.claim(clock.now)
+    assert len(mine) == 1
+    assert second.timekeeper.claim(clock.now) == []
+    assert second.timekeeper.fire(mine, clock.now) == 0  # not its claim
+    assert first.timekeeper.fire(mine, clock.now) == 1
+    assert len(posts(first.engine, role="sla_reminder")) == 1
+
+
+def test_a_worker_whose_lease_ran_out_does_not_fire_again(db: Path, clock: FakeClock) -> None:
+    slow, quick = make_puente(db, clock), make_puente(db, clock)
+    Creator(slow).says("/agente")
+    clock.advance(hours=6)
+    held = slow.timekeeper.claim(clock.now)
+    clock.advance(minutes=2)  # past the lease: the slow worker is presumed dead
+    assert quick.handle_tick() == 1
+    assert slow.timekeeper.fire(held, clock.now) == 0
+    assert len(posts(slow.engine, role="sla_reminder")) == 1
+
+
 def test_a_restart_neither_loses_nor_repeats_timers(db: Path, clock: FakeClock) -> None:
     before = make_puente(db, clock)
     Creator(before).says("/agente")
