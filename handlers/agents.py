@@ -186,9 +186,11 @@ class AgentDesk:
         labelled example, so the same words are read right next time."""
         if action.category not in PRIORITIES:
             raise ActionRejected(f"unknown category {action.category!r}")
+        was = case.priority
         case.category, case.priority = action.category, PRIORITIES[action.category]
         case.due_at = self.puente.policy.due(case.priority, as_utc(case.created_at))
-        self.puente.timekeeper.priority_raised(session, case, self.now)
+        if case.priority != was:
+            self.puente.timekeeper.priority_changed(session, case, self.now)
         latest = store.recent_inbound_texts(session, conversation_id=case.conversation_id, limit=1)
         text = clean(latest[0]) if latest else ""
         if text:

@@ -358,7 +358,7 @@ class Puente:
                 case.priority, case.category = verdict.priority, verdict.category
                 case.due_at = self.policy.due(verdict.priority, as_utc(case.created_at))
                 casework.post(turn.session, case, Kind.UPDATE)
-                self.timekeeper.priority_raised(turn.session, case, self.clock())
+                self.timekeeper.priority_changed(turn.session, case, self.clock())
             casework.post(
                 turn.session,
                 case,

@@ -98,7 +98,7 @@ class Timekeeper:
         if case.priority == "P1":
             self.page_on_call(session, case, now, why="p1", detail=case.reason)
 
-    def priority_raised(self, session: Session, case: Escalation, now: datetime) -> None:
+    def priority_changed(self, session: Session, case: Escalation, now: datetime) -> None:
         """New targets for the new priority; a case raised to P1 pages."""
         assert case.id is not None
         for timer in pending(session, case.id, SLA_KINDS):

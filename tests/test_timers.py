@@ -307,3 +307,28 @@ def test_no_open_case_is_left_without_a_next_step(bot: Puente, clock: FakeClock)
     bot.handle_tick()
     (page,) = pages(bot.engine)
     assert page.reason == "no_owner" and page.user == on_call_now(bot)
+
+
+def test_a_critical_message_in_an_open_case_pages_and_resets_its_targets(
+    bot: Puente, clock: FakeClock
+) -> None:
+    creator = Creator(bot)
+    creator.says("/agente")
+    assert pages(bot.engine) == []
+    clock.advance(minutes=10)
+    creator.says("la verdad es que esta noche termino con todo")
+    assert [p.reason.split("|")[0] for p in pages(bot.engine)] == ["p1"]
+    clock.advance(minutes=15)  # the P1 first-response target, counted from the case's opening
+    bot.handle_tick()
+    assert [p["target"] for p in posts(bot.engine, role="sla_breach")] == ["first_response"]
+
+
+def test_an_agent_correcting_a_case_to_p1_pages(bot: Puente) -> None:
+    Creator(bot).says("/agente")
+    case = the_case(bot.engine)
+    assert case.id is not None
+    fix = AgentAction(AgentActionKind.RECLASSIFY, case.id, ANA, category="violent_threat")
+    bot.handle_agent_action(fix)
+    assert len(pages(bot.engine)) == 1
+    bot.handle_agent_action(fix)  # the same correction again: no second page
+    assert len(pages(bot.engine)) == 1
