@@ -52,13 +52,12 @@ CREATOR_NUDGE, CREATOR_AUTO_CLOSED = N_("creator_nudge"), N_("creator_auto_close
 
 
 def sla_due(case: Escalation, policy: OncallPolicy) -> tuple[str, datetime]:
-    """The target a case is running against now: first response until taken, then resolution."""
+    """The target a case is running against now: first response until taken, then resolution.
+    Counted from the case's opening, as its timers are."""
     target = policy.sla[case.priority]
     opened = as_utc(case.created_at)
     if case.status == EscalationStatus.OPEN:
-        return "first_response", as_utc(
-            case.due_at
-        ) if case.due_at else opened + target.first_response
+        return "first_response", opened + target.first_response
     return "resolution", opened + target.resolution
 
 
