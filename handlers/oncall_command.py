@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from handlers.router import Puente
 
 MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$|^([UW][A-Z0-9]{2,})$")
+UNSAFE = re.compile(r"[<>&*_~`]")  # echoed text can't format, link or mention anything
 LIST_FILTERS = ("p1", "p2", "mine", "unassigned")
 MAX_LISTED = 20
 TIME_LEFT = {
@@ -51,7 +52,7 @@ class OncallCommand:
         name, *args = request.text.split() or [""]
         handler = self._handlers().get(name.casefold().lstrip("/"))
         if handler is None:
-            return t.gettext("oncall_unknown", command=name[:40])
+            return t.gettext("oncall_unknown", command=UNSAFE.sub("", name)[:40])
         with Session(self.puente.engine, expire_on_commit=False) as session:
             reply = handler(session, t, request.user, args)
             session.commit()
@@ -212,7 +213,9 @@ def _case(session: Session, args: list[str]) -> Escalation | None:
     if len(args) != 1:
         return None
     number = args[0].lstrip("#")
-    return session.get(Escalation, int(number)) if number.isdigit() else None
+    if not number.isdigit() or len(number) > 12:
+        return None
+    return session.get(Escalation, int(number))
 
 
 def _mention(user: str | None, t: Translator) -> str:

@@ -102,6 +102,9 @@ def test_unknown_subcommands_and_bad_arguments_get_a_hint(oncall: Oncall) -> Non
     assert "`/oncall page 123`" in oncall("page abc", user=TOMAS)
     assert "list unassigned" in oncall("list p7", user=JANE)
     assert "@person" in oncall("handoff", user=JANE)
+    assert "`/oncall ack 123`" in oncall("ack 99999999999999999999999")
+    hostile = oncall("<!channel>*hola*")
+    assert "<!channel>" not in hostile and "*hola*" not in hostile and "/oncall help" in hostile
 
 
 def test_only_agents_may_use_it(oncall: Oncall, puente: Puente) -> None:

@@ -332,3 +332,14 @@ def test_an_agent_correcting_a_case_to_p1_pages(bot: Puente) -> None:
     assert len(pages(bot.engine)) == 1
     bot.handle_agent_action(fix)  # the same correction again: no second page
     assert len(pages(bot.engine)) == 1
+
+
+def test_a_handoff_sends_the_pages_to_the_cover(bot: Puente, clock: FakeClock) -> None:
+    scheduled = on_call_now(bot)
+    cover = POLICY.rotation.after(scheduled)
+    assert cover is not None
+    with Session(bot.engine) as session:
+        bot.timekeeper.schedule.hand_off(session, to=cover, by=scheduled, now=clock.now)
+        session.commit()
+    Creator(bot).says("termino con todo")
+    assert [d["user"] for d in posts(bot.engine, kind=Kind.DM)] == [cover]
