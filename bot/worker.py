@@ -32,13 +32,15 @@ def run(puente: Puente, *, every: float, stop: threading.Event) -> int:
     """Tick until ``stop`` is set; a failed tick is logged and retried on the next one."""
     log.warning("worker: started (every %.1f s)", every)
     while not stop.is_set():
+        fired = 0
         try:
             fired = puente.handle_tick()
             if fired:
                 log.info("worker: fired %d timers", fired)
         except Exception:
             log.exception("worker: tick failed")
-        stop.wait(every)
+        if not fired:  # a tick fires one batch: after a busy one, look again at once
+            stop.wait(every)
     log.warning("worker: stopped")
     return 0
 

@@ -22,6 +22,7 @@ from handlers.db import make_engine
 from handlers.kb_source import KbSource
 from handlers.models import AgentPost, Escalation, utcnow
 from handlers.router import Puente
+from handlers.timers import BATCH
 from tests.conftest import REPO, Creator, FakeClock
 from tests.fakes.telegram_api import FakeTelegram
 from tests.serving import Service, wait_until
@@ -55,6 +56,21 @@ def test_run_ticks_until_stopped(tmp_path: Path) -> None:
     thread.join(5)
     assert not thread.is_alive()
     assert len(reminders(opened.engine)) == 1
+
+
+def test_a_busy_tick_is_followed_at_once_by_the_next(tmp_path: Path) -> None:
+    opened = a_case_six_hours_old(tmp_path / "busy.db")
+    for n in range(BATCH + 20):
+        Creator(opened, chat_id=f"busy-{n}").says("/agente")
+    worker = Puente(engine=opened.engine, kb=KbSource(path=None))
+    stop = threading.Event()
+    thread = threading.Thread(target=run, args=(worker,), kwargs={"every": 60.0, "stop": stop})
+    thread.start()
+    try:
+        wait_until(lambda: len(reminders(opened.engine)) == BATCH + 21, timeout=30)
+    finally:
+        stop.set()
+        thread.join(5)
 
 
 def test_the_worker_command_fires_timers_and_stops_on_sigterm(tmp_path: Path) -> None:
