@@ -67,6 +67,9 @@ PERMANENT_ERRORS = {
     "msg_too_long",
     "no_text",
     "invalid_blocks",
+    "user_not_found",
+    "user_disabled",
+    "cannot_dm_bot",
 }
 
 
@@ -576,8 +579,9 @@ class SlackAdapter:
         t = translator(negotiate(self._profile(user)[1]) if user else self.config.locale)
         text = slack_oncall.dm_text(item.payload, item.escalation_id, t)
         if item.queue and item.thread_ts:
-            link = self.client.chat_getPermalink(channel=item.queue, message_ts=item.thread_ts)
-            text += "\n" + str(link.get("permalink") or "")
+            with contextlib.suppress(SlackApiError):  # the page matters more than the link
+                link = self.client.chat_getPermalink(channel=item.queue, message_ts=item.thread_ts)
+                text += "\n" + str(link.get("permalink") or "")
         channel = self.client.conversations_open(users=user)["channel"]["id"]
         sent = self.client.chat_postMessage(channel=channel, text=text, unfurl_links=False)
         return str(sent["ts"])
