@@ -343,3 +343,24 @@ def test_a_handoff_sends_the_pages_to_the_cover(bot: Puente, clock: FakeClock) -
         session.commit()
     Creator(bot).says("termino con todo")
     assert [d["user"] for d in posts(bot.engine, kind=Kind.DM)] == [cover]
+
+
+def test_a_transferred_case_runs_its_own_targets(bot: Puente, clock: FakeClock) -> None:
+    Creator(bot).says("/agente")
+    first = the_case(bot.engine)
+    assert first.id is not None
+    clock.advance(hours=4)
+    move = AgentAction(AgentActionKind.TRANSFER, first.id, ANA, queue="C0PAY")
+    bot.handle_agent_action(move)
+    clock.advance(hours=2)  # 6 h after the first case, 2 h after the transfer: nothing due
+    bot.handle_tick()
+    assert posts(bot.engine, role="sla_reminder") == []
+    clock.advance(hours=4)  # 6 h after the transfer: the new case's 75 % reminder
+    bot.handle_tick()
+    assert [p["target"] for p in posts(bot.engine, role="sla_reminder")] == ["first_response"]
+    with Session(bot.engine) as session:
+        moved = session.exec(select(Escalation).where(Escalation.linked_from == first.id)).one()
+        (post,) = session.exec(
+            select(AgentPost).where(col(AgentPost.payload).contains("sla_reminder"))
+        ).all()
+    assert post.escalation_id == moved.id
