@@ -184,3 +184,12 @@ class TriageExample(SQLModel, table=True):
     source_case: int | None = None
     agent: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class KbGapDismissal(SQLModel, table=True):
+    """A "missing topic" (KB gap cluster) someone reviewed and rejected: not offered again."""
+
+    key: str = Field(primary_key=True, max_length=40)
+    label: str = Field(default="", sa_column=Column(Text, nullable=False))
+    reviewer: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
