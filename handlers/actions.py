@@ -18,6 +18,7 @@ class AgentActionKind(StrEnum):
     TRANSFER = "transfer"
     SAVE_KB = "save_kb"
     RECLASSIFY = "reclassify"
+    SEND_ARTICLE = "send_article"  # agent assist: a KB answer sent as the agent
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,7 @@ class AgentAction:
     category: str = ""
     relay_ref: str | None = None  # reply: where the agent wrote it, for the delivery mark
     attachments: tuple[Attachment, ...] = ()  # reply: files the agent shared
+    article_id: str = ""  # send_article: the KB article to send
 
 
 class ActionRejected(ValueError):

@@ -89,9 +89,10 @@ class AgentDesk:
             AgentActionKind.RESOLVE: self._resolve,
             AgentActionKind.TRANSFER: self._transfer,
             AgentActionKind.REPLY: self._reply,
+            AgentActionKind.SEND_ARTICLE: self._send_article,
         }[action.kind]
         replies = handler(session, action, case, conversation, t)
-        if action.kind is not AgentActionKind.REPLY:
+        if action.kind not in (AgentActionKind.REPLY, AgentActionKind.SEND_ARTICLE):
             casework.post(session, case, Kind.UPDATE)
         return replies
 
@@ -164,6 +165,25 @@ class AgentDesk:
         if case.assignee != action.agent_id:
             raise ActionRejected("only the agent who took the case replies to the creator")
         return [OutgoingMessage(clean(action.text), attachments=action.attachments)], Sender.AGENT
+
+    def _send_article(
+        self,
+        session: Session,
+        action: AgentAction,
+        case: Escalation,
+        conv: Conversation,
+        t: Translator,
+    ) -> Replies:
+        """Agent assist: a KB answer, in the creator's language, sent as the agent's reply."""
+        self._reply(session, action, case, conv, t)  # same rules: taken, by this agent
+        article = self.puente.kb.matcher().kb.get(action.article_id)
+        if article is None:
+            raise ActionRejected(f"no KB article {action.article_id!r}")
+        casework.post(
+            session, case, Kind.THREAD, role="kb_sent", agent=action.agent_id, article=article.id
+        )
+        answer = OutgoingMessage(article.answer(t.locale), article_id=article.id)
+        return [answer], Sender.AGENT
 
     def _reclassify(self, session: Session, action: AgentAction, case: Escalation) -> Replies:
         """An agent corrects triage: the case follows, and the creator's latest words become a

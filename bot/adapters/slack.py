@@ -26,11 +26,15 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.adapters import slack_blocks as blocks
+from bot.adapters import slack_home as home
 from handlers.actions import ActionRejected, AgentAction, AgentActionKind
+from handlers.assist import case_context
 from handlers.cases import CaseView
 from handlers.casework import Kind
+from handlers.dashboard import dashboard, review_draft
 from handlers.delivery import AgentItem, AgentOutbox, Inbox, Outbound, Outbox
 from handlers.i18n import N_, translator
+from handlers.kb_review import ReviewError
 from handlers.messages import IncomingMessage, Platform
 from handlers.models import as_utc
 from handlers.router import Puente
@@ -78,6 +82,7 @@ class SlackConfig:
     root_causes: tuple[str, ...] = ()
     teams: tuple[tuple[str, str], ...] = field(default=())
     locale: str = "es"
+    repeat_days: int = 10
 
 
 class SlackAdapter:
@@ -181,6 +186,9 @@ class SlackAdapter:
         self.app.middleware(self._store_first)
         self.app.event("message")(self._on_message_event)
         self.app.event("app_mention")(lambda ack: None)
+        self.app.event("app_home_opened")(self._on_home_opened)
+        self.app.action(home.APPROVE_DRAFT)(self._on_draft_review)
+        self.app.action(home.REJECT_DRAFT)(self._on_draft_review)
         for action_id, handler in (
             (blocks.TAKE, self._on_take),
             (blocks.RETURN, self._on_return),
@@ -191,6 +199,7 @@ class SlackAdapter:
             (blocks.RECLASSIFY, self._on_reclassify),
         ):
             self.app.action(action_id)(handler)
+        self.app.action(re.compile(f"^{blocks.SEND_ARTICLE}_\\d+$"))(self._on_send_article)
         self.app.view(blocks.RESOLVE_VIEW)(self._on_resolve_view)
         self.app.view(blocks.TRANSFER_VIEW)(self._on_transfer_view)
         self.app.view(blocks.SAVE_KB_VIEW)(self._on_save_kb_view)
@@ -411,6 +420,20 @@ class SlackAdapter:
             reclassify = AgentAction(AgentActionKind.RECLASSIFY, int(case), user, category=category)
             self._apply(reclassify, channel)
 
+    def _on_send_article(self, ack: Callable[[], None], body: dict[str, Any]) -> None:
+        """Agent assist: one of the card's suggested KB answers, sent as this agent."""
+        ack()
+        user = body["user"]["id"]
+        channel = (body.get("channel") or {}).get("id")
+        if not self.is_agent(user):
+            if channel:
+                self._hint(channel, user, "slack_hint_agents_only")
+            return
+        case, _, article = str(body["actions"][0].get("value") or "").partition(":")
+        if case.isdigit() and article:
+            send = AgentAction(AgentActionKind.SEND_ARTICLE, int(case), user, article_id=article)
+            self._apply(send, channel)
+
     def _on_creator_choice(self, ack: Callable[[], None], body: dict[str, Any]) -> None:
         """A creator on Slack pressed one of the bot's suggestion buttons."""
         ack()
@@ -426,6 +449,50 @@ class SlackAdapter:
             "client_msg_id": f"choice:{body['actions'][0].get('action_ts')}",
         }
         self._from_creator(event)
+
+    # -- Home tab: the agents' dashboard and KB review -------------------------------------
+
+    def _on_home_opened(
+        self, ack: Callable[[], None], body: dict[str, Any], context: dict[str, Any]
+    ) -> None:
+        ack()
+        event = body.get("event") or {}
+        error = None
+        try:
+            if event.get("tab", "home") == "home" and event.get("user"):
+                self.publish_home(str(event["user"]))
+        except Exception as exc:
+            error = type(exc).__name__
+            log.exception("slack: publishing the Home tab failed")
+        finally:
+            if context.get("inbox_row") is not None:
+                self.inbox.finish(context["inbox_row"], error=error)
+
+    def publish_home(self, user: str) -> None:
+        """A fresh dashboard for an agent (others see that it is for agents only)."""
+        if self.is_agent(user):
+            board = dashboard(self.puente.engine, self.puente.kb, self.puente.clock())
+            view = home.home_view(board, self.config.locale)
+        else:
+            view = home.not_an_agent_view(self.config.locale)
+        self.client.views_publish(user_id=user, view=view)
+
+    def _on_draft_review(self, ack: Callable[[], None], body: dict[str, Any]) -> None:
+        """Approve or reject a KB draft from the Home tab; the tab is redrawn after."""
+        ack()
+        user = body["user"]["id"]
+        if not self.is_agent(user):
+            return
+        action = body["actions"][0]
+        value = str(action.get("value") or "")
+        if not value.isdigit():
+            return
+        approve = action.get("action_id") == home.APPROVE_DRAFT
+        try:
+            review_draft(self.puente.engine, int(value), approve=approve, now=self.puente.clock())
+        except ReviewError:
+            log.warning("slack: a KB review did not apply (draft %s already reviewed?)", value)
+        self.publish_home(user)
 
     # -- who is an agent ---------------------------------------------------------------
 
@@ -597,6 +664,12 @@ class SlackAdapter:
                 priority=str(payload.get("priority", "")),
                 reason=blocks.escape(str(payload.get("reason", "")))[:500],
             )
+        if role == "kb_sent":
+            return self.t.gettext(
+                "slack_kb_sent",
+                agent=blocks.escape(str(payload.get("agent", ""))),
+                article=blocks.escape(str(payload.get("article", ""))),
+            )
         if role == "kb_draft":
             return self.t.gettext("slack_kb_draft_saved", article=str(payload.get("article")))
         return self.t.gettext("slack_nudge")
@@ -611,6 +684,10 @@ class SlackAdapter:
         case, creator, tried = details
         opened = as_utc(case.created_at)
         assert case.id is not None
+        context = case_context(
+            self.puente.engine, self.puente.kb, case.id, repeat_days=self.config.repeat_days
+        )
+        repeat = context.repeat
         return CaseView(
             escalation_id=case.id,
             creator_name=creator.display_name or creator.platform_user_id,
@@ -628,6 +705,8 @@ class SlackAdapter:
             waited_seconds=(self.puente.clock() - opened).total_seconds(),
             transferred_to=f"#{case.transferred_to}" if case.transferred_to else None,
             linked_from=f"#{case.linked_from}" if case.linked_from else None,
+            suggestions=tuple((s.article_id, s.title, s.answer) for s in context.suggestions),
+            repeat=(repeat.count, repeat.days, repeat.topic) if repeat else None,
         )
 
     async def _drain_chat(self, chat: str) -> None:

@@ -1,0 +1,54 @@
+"""The agents' live dashboard (Slack's Home tab): headline figures, open cases, missing topics
+and KB drafts awaiting review, read fresh from the database each time it is shown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from handlers import gaps, kb_review, metrics
+from handlers.kb_source import KbSource
+
+DAYS = 7
+MAX_GAPS = 5
+MAX_DRAFTS = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Dashboard:
+    since: datetime
+    now: datetime
+    figures: metrics.Figures
+    open_cases: dict[str, int]
+    gaps: tuple[gaps.GapCluster, ...]
+    drafts: tuple[kb_review.Draft, ...]
+    drafts_total: int
+
+
+def dashboard(engine: Engine, kb: KbSource, now: datetime, *, days: int = DAYS) -> Dashboard:
+    since = now - timedelta(days=days)
+    matcher = kb.matcher()
+    with Session(engine) as session:
+        figures = metrics.headline(session, since, now, matcher=matcher)
+        waiting = metrics.open_cases(session)
+        missing = gaps.kb_gaps(session, since, now, matcher)
+        pending = kb_review.drafts(session)
+    return Dashboard(
+        since, now, figures, waiting, tuple(missing[:MAX_GAPS]), tuple(pending[:MAX_DRAFTS]),
+        len(pending),
+    )  # fmt: skip
+
+
+def review_draft(engine: Engine, row_id: int, *, approve: bool, now: datetime) -> str | None:
+    """Approve (publish) or reject a draft from Slack; the published id, or None."""
+    with Session(engine) as session:
+        if approve:
+            article_id: str | None = kb_review.approve_draft(session, row_id, now=now).article_id
+        else:
+            kb_review.reject_draft(session, row_id)
+            article_id = None
+        session.commit()
+    return article_id
