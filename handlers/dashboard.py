@@ -42,6 +42,44 @@ def dashboard(engine: Engine, kb: KbSource, now: datetime, *, days: int = DAYS) 
     )  # fmt: skip
 
 
+def review_gap(
+    engine: Engine,
+    kb: KbSource,
+    key: str,
+    *,
+    now: datetime,
+    reviewer: str,
+    answer: str | None = None,
+    questions: str | None = None,
+    category: str = "",
+    days: int = DAYS,
+) -> str | None:
+    """Publish an article for a missing topic (with ``answer``) or dismiss it (without);
+    the published id, or None."""
+    since = now - timedelta(days=days)
+    with Session(engine) as session:
+        found = [g for g in gaps.kb_gaps(session, since, now, kb.matcher()) if g.key == key]
+        if not found:
+            raise kb_review.ReviewError(f"no missing topic {key!r}")
+        article_id = None
+        if answer is None:
+            kb_review.dismiss_gap(session, found[0], now=now, reviewer=reviewer)
+        else:
+            article = kb_review.approve_gap(
+                session, found[0], answer=answer, now=now, category=category, questions=questions
+            )
+            article_id = article.article_id
+        session.commit()
+    return article_id
+
+
+def gap_by_key(engine: Engine, kb: KbSource, key: str, now: datetime) -> gaps.GapCluster | None:
+    since = now - timedelta(days=DAYS)
+    with Session(engine) as session:
+        found = gaps.kb_gaps(session, since, now, kb.matcher())
+    return next((g for g in found if g.key == key), None)
+
+
 def review_draft(engine: Engine, row_id: int, *, approve: bool, now: datetime) -> str | None:
     """Approve (publish) or reject a draft from Slack; the published id, or None."""
     with Session(engine) as session:

@@ -10,12 +10,13 @@ from sqlmodel import Session, select
 
 from bot.adapters import slack_blocks as blocks
 from bot.adapters import slack_home as home
+from handlers import metrics
 from handlers.cases import CaseView
 from handlers.kb_source import SHIPPED_KB, KbSource
-from handlers.models import KbArticle, utcnow
+from handlers.models import KbArticle, KbGapDismissal, utcnow
 from handlers.router import Puente
 from tests.fakes.slack_api import FakeSlack
-from tests.fakes.slack_signing import block_actions, event_payload, post_signed
+from tests.fakes.slack_signing import block_actions, event_payload, post_signed, view_submission
 from tests.fakes.telegram_api import FakeTelegram
 from tests.serving import Service, wait_until
 from tests.test_slack import (  # noqa: F401  (fixtures)
@@ -86,7 +87,7 @@ def test_outsiders_cannot_send_suggestions(
     telegram_api.user_sends(CHAT, "¿cómo retiro mis diamantes?")
     telegram_api.user_sends(CHAT, "/agente")
     desk.card()
-    count = len(telegram_api.texts_to(CHAT))
+    count = len(telegram_api.wait_for_messages(CHAT, 2))
     click = block_actions(
         f"{blocks.SEND_ARTICLE}_0", "1:withdraw-rewards", user_id=OUTSIDER, channel_id=QUEUE
     )
@@ -185,3 +186,66 @@ def test_home_tab_dashboard_and_draft_review(
         lambda: [c for c in slack_api.calls_to("views.publish") if c.params["user_id"] == OUTSIDER]
     )
     assert "para el equipo de soporte" in str(outsider[0].params["view"])
+
+
+def test_missing_topics_are_written_up_or_dismissed_from_the_home_tab(
+    service: Service, desk: Desk, slack_api: FakeSlack, telegram_api: FakeTelegram, puente: Puente
+) -> None:
+    telegram_api.user_sends(CHAT, "mi gato virtual no cambia de color")
+    telegram_api.user_sends(CHAT, "quiero un sombrero para mi avatar")
+    telegram_api.wait_for_messages(CHAT, 2)
+    assert post_signed(desk.url, *home_event(AGENT)).status == 200
+    view = wait_until(lambda: slack_api.calls_to("views.publish"))[-1].params["view"]
+    buttons = [e for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    write = [b for b in buttons if b["action_id"] == home.WRITE_GAP]
+    dismiss = [b for b in buttons if b["action_id"] == home.DISMISS_GAP]
+    assert len(write) == len(dismiss) == 2
+
+    click = block_actions(home.WRITE_GAP, write[0]["value"], user_id=AGENT, channel_id="D0HOME")
+    assert post_signed(desk.url, *click).status == 200
+    modal = wait_until(lambda: slack_api.calls_to("views.open"))[-1].params["view"]
+    assert modal["callback_id"] == home.GAP_VIEW and modal["private_metadata"] == write[0]["value"]
+    assert "gato virtual" in str(modal["blocks"])
+    empty = {blocks.QUESTION: "gato virtual color", blocks.ANSWER: " "}
+    assert desk.submit(home.GAP_VIEW, 0, empty) == 200  # refused: no answer
+    answer = "Toca tu gato virtual y elige «Color»."
+    values = {blocks.QUESTION: "mi gato virtual no cambia de color | color del gato virtual",
+              blocks.ANSWER: answer, blocks.CATEGORY: "features"}  # fmt: skip
+    submit = view_submission(
+        home.GAP_VIEW, {f"b{n}": {k: {"type": "plain_text_input", "value": v}}
+                        for n, (k, v) in enumerate(values.items())},
+        user_id=AGENT, private_metadata=write[0]["value"],
+    )  # fmt: skip
+    assert post_signed(desk.url, *submit).status == 200
+    with Session(puente.engine) as session:
+        article = wait_until(
+            lambda: session.exec(select(KbArticle).where(KbArticle.answer == answer)).first()
+        )
+    assert article.published and "color del gato virtual" in article.questions
+
+    click = block_actions(home.DISMISS_GAP, dismiss[1]["value"], user_id=AGENT, channel_id="D0HOME")
+    assert post_signed(desk.url, *click).status == 200
+    published = wait_until(lambda: slack_api.calls_to("views.publish")[2:])
+    last = published[-1].params["view"]
+    assert "Ninguno" in str(last["blocks"])  # one written up, one dismissed
+    with Session(puente.engine) as session:
+        assert session.get(KbGapDismissal, dismiss[1]["value"]) is not None
+
+
+def test_the_cards_suggestions_follow_the_creators_newest_question(
+    service: Service, desk: Desk, slack_api: FakeSlack, telegram_api: FakeTelegram
+) -> None:
+    telegram_api.user_sends(CHAT, "/agente")
+    desk.card()
+    telegram_api.user_sends(CHAT, "¿cómo retiro mis diamantes?")
+    buttons = wait_until(lambda: send_buttons(latest_card(slack_api)))
+    assert buttons[0]["value"] == "1:withdraw-rewards"
+
+
+def test_oncall_stats_message() -> None:
+    figures = metrics.Figures(
+        conversations=5, deflected=1, escalated=2, escalations=3, sla_met=1, sla_counted=3
+    )
+    text, message_blocks = home.stats_message(figures, {"P1": 1, "P2": 0, "P3": 2, "P4": 0}, "es")
+    assert "*Conversaciones:* 5" in text and "*Cumplimiento del SLA:* 33,3" in text
+    assert "P1: 1" in text and message_blocks[0]["text"]["text"] == text

@@ -31,7 +31,7 @@ from handlers.actions import ActionRejected, AgentAction, AgentActionKind
 from handlers.assist import case_context
 from handlers.cases import CaseView
 from handlers.casework import Kind
-from handlers.dashboard import dashboard, review_draft
+from handlers.dashboard import dashboard, gap_by_key, review_draft, review_gap
 from handlers.delivery import AgentItem, AgentOutbox, Inbox, Outbound, Outbox
 from handlers.i18n import N_, translator
 from handlers.kb_review import ReviewError
@@ -189,6 +189,9 @@ class SlackAdapter:
         self.app.event("app_home_opened")(self._on_home_opened)
         self.app.action(home.APPROVE_DRAFT)(self._on_draft_review)
         self.app.action(home.REJECT_DRAFT)(self._on_draft_review)
+        self.app.action(home.DISMISS_GAP)(self._on_gap_dismiss)
+        self.app.action(home.WRITE_GAP)(self._on_gap_write)
+        self.app.view(home.GAP_VIEW)(self._on_gap_article)
         for action_id, handler in (
             (blocks.TAKE, self._on_take),
             (blocks.RETURN, self._on_return),
@@ -492,6 +495,54 @@ class SlackAdapter:
             review_draft(self.puente.engine, int(value), approve=approve, now=self.puente.clock())
         except ReviewError:
             log.warning("slack: a KB review did not apply (draft %s already reviewed?)", value)
+        self.publish_home(user)
+
+    def _on_gap_dismiss(self, ack: Callable[[], None], body: dict[str, Any]) -> None:
+        ack()
+        user, key = body["user"]["id"], str(body["actions"][0].get("value") or "")
+        if not self.is_agent(user) or not key:
+            return
+        try:
+            review_gap(
+                self.puente.engine, self.puente.kb, key, now=self.puente.clock(), reviewer=user
+            )
+        except ReviewError:
+            log.warning("slack: missing topic %s is gone (already reviewed?)", key)
+        self.publish_home(user)
+
+    def _on_gap_write(self, ack: Callable[[], None], body: dict[str, Any]) -> None:
+        ack()
+        user, key = body["user"]["id"], str(body["actions"][0].get("value") or "")
+        if not self.is_agent(user):
+            return
+        gap = gap_by_key(self.puente.engine, self.puente.kb, key, self.puente.clock())
+        if gap is not None:
+            view = home.gap_article_modal(gap, self.config.locale)
+            self.client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    def _on_gap_article(
+        self, ack: Callable[[], None], body: dict[str, Any], view: dict[str, Any]
+    ) -> None:
+        """The article for a missing topic: published at once, answering the next creator."""
+        user, key = body["user"]["id"], str(view.get("private_metadata") or "")
+        values = blocks.modal_values(view)
+        if not values.get(blocks.ANSWER, "").strip():
+            ack(
+                response_action="errors",
+                errors={blocks.ANSWER: self.t.gettext("home_gap_no_answer")},
+            )
+            return
+        ack()
+        if not self.is_agent(user):
+            return
+        try:
+            review_gap(
+                self.puente.engine, self.puente.kb, key, now=self.puente.clock(), reviewer=user,
+                answer=values.get(blocks.ANSWER, ""), questions=values.get(blocks.QUESTION) or None,
+                category=values.get(blocks.CATEGORY, ""),
+            )  # fmt: skip
+        except ReviewError:
+            log.warning("slack: missing topic %s could not be published", key)
         self.publish_home(user)
 
     # -- who is an agent ---------------------------------------------------------------

@@ -7,20 +7,33 @@ from __future__ import annotations
 from typing import Any
 
 from bot.adapters.slack_blocks import (
+    ANSWER,
+    CATEGORY,
     MAX_BUTTON,
+    MAX_INPUT,
+    MAX_KB_CATEGORY,
     MAX_SECTION_TEXT,
+    MAX_TITLE,
     PRIORITY_EMOJI,
+    QUESTION,
+    _input,
     _mrkdwn,
     _plain,
+    _text_input,
     clip,
     escape,
 )
 from handlers.dashboard import Dashboard
+from handlers.gaps import GapCluster
 from handlers.i18n import translator
+from handlers.metrics import Figures
 from handlers.report import headline_lines
 
 APPROVE_DRAFT = "kb_draft_approve"
 REJECT_DRAFT = "kb_draft_reject"
+WRITE_GAP = "kb_gap_write"
+DISMISS_GAP = "kb_gap_dismiss"
+GAP_VIEW = "kb_gap_article"
 MAX_EXCERPT = 400
 
 
@@ -34,9 +47,10 @@ def home_view(board: Dashboard, locale: str = "es") -> dict[str, Any]:
         {"type": "section", "fields": [
             _mrkdwn(f"*{label}*\n{value}") for label, value in headline_lines(board.figures, t)[:10]
         ]},
-        {"type": "section", "text": _mrkdwn(_open_line(board, locale))},
+        {"type": "section", "text": _mrkdwn(_open_line(board.open_cases, locale))},
         {"type": "divider"},
         {"type": "section", "text": _mrkdwn(_gaps_text(board, locale), MAX_SECTION_TEXT)},
+        *_gap_buttons(board, locale),
         {"type": "divider"},
         {"type": "header", "text": _plain(
             t.gettext("home_drafts_title", count=t.number(board.drafts_total)), 150
@@ -49,6 +63,17 @@ def home_view(board: Dashboard, locale: str = "es") -> dict[str, Any]:
     return {"type": "home", "blocks": blocks[:100]}
 
 
+def stats_message(
+    figures: Figures, waiting: dict[str, int], locale: str = "es"
+) -> tuple[str, list[dict[str, Any]]]:
+    """``/oncall stats``: the headline figures (from :func:`handlers.metrics.headline`) and the
+    open cases, as (fallback text, blocks)."""
+    t = translator(locale)
+    lines = [f"*{label}:* {value}" for label, value in headline_lines(figures, t)]
+    text = "\n".join([*lines, _open_line(waiting, locale)])
+    return text, [{"type": "section", "text": _mrkdwn(text, MAX_SECTION_TEXT)}]
+
+
 def not_an_agent_view(locale: str = "es") -> dict[str, Any]:
     t = translator(locale)
     return {
@@ -57,10 +82,10 @@ def not_an_agent_view(locale: str = "es") -> dict[str, Any]:
     }
 
 
-def _open_line(board: Dashboard, locale: str) -> str:
+def _open_line(waiting: dict[str, int], locale: str) -> str:
     t = translator(locale)
     counts = " · ".join(
-        f"{PRIORITY_EMOJI.get(p, '⚪')} {p}: {t.number(n)}" for p, n in board.open_cases.items()
+        f"{PRIORITY_EMOJI.get(p, '⚪')} {p}: {t.number(n)}" for p, n in waiting.items()
     )
     return t.gettext("home_open_cases", counts=counts)
 
@@ -74,12 +99,53 @@ def _gaps_text(board: Dashboard, locale: str) -> str:
         lines.append(
             t.gettext(
                 "home_gap_line",
+                n=len(lines),
                 label=clip(escape(gap.label), 200),
                 locale=gap.locale,
                 count=t.number(gap.count),
             )
         )
     return "\n".join(lines)
+
+
+def _gap_buttons(board: Dashboard, locale: str) -> list[dict[str, Any]]:
+    """Per missing topic: write an article for it, or dismiss it."""
+    t = translator(locale)
+    rows = []
+    for n, gap in enumerate(board.gaps, start=1):
+        buttons = [
+            {"type": "button", "action_id": WRITE_GAP, "value": gap.key, "style": "primary",
+             "text": _plain(t.gettext("home_gap_write", n=n), MAX_BUTTON)},
+            {"type": "button", "action_id": DISMISS_GAP, "value": gap.key,
+             "text": _plain(t.gettext("home_gap_dismiss", n=n), MAX_BUTTON)},
+        ]  # fmt: skip
+        rows.append({"type": "actions", "block_id": f"gap_{gap.key}", "elements": buttons})
+    return rows
+
+
+def gap_article_modal(gap: GapCluster, locale: str = "es") -> dict[str, Any]:
+    """Write the article a missing topic needs: its wordings pre-filled as questions."""
+    t = translator(locale)
+    questions = _text_input(QUESTION, MAX_INPUT, multiline=True, initial=" | ".join(gap.examples))
+    answer = _text_input(ANSWER, MAX_INPUT, multiline=True)
+    category = _text_input(CATEGORY, MAX_KB_CATEGORY, t.gettext("slack_kb_category_placeholder"))
+    return {
+        "type": "modal",
+        "callback_id": GAP_VIEW,
+        "private_metadata": gap.key,
+        "title": _plain(t.gettext("home_gap_modal_title"), MAX_TITLE),
+        "submit": _plain(t.gettext("home_approve"), MAX_TITLE),
+        "close": _plain(t.gettext("slack_cancel"), MAX_TITLE),
+        "blocks": [
+            {
+                "type": "context",
+                "elements": [_mrkdwn(t.gettext("home_gap_modal_hint", locale=gap.locale))],
+            },
+            _input(QUESTION, t.gettext("slack_kb_question"), questions),
+            _input(ANSWER, t.gettext("slack_kb_answer"), answer),
+            _input(CATEGORY, t.gettext("slack_kb_category"), category, optional=True),
+        ],
+    }
 
 
 def _draft_blocks(draft: Any, locale: str) -> list[dict[str, Any]]:
