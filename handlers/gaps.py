@@ -32,6 +32,7 @@ from handlers.models import (
     as_utc,
 )
 from handlers.normalize import normalizer
+from handlers.privacy import mask
 from handlers.text import has_words
 
 SIMILARITY = 70.0  # token_sort_ratio over normalised tokens, 0..100
@@ -148,7 +149,7 @@ def _normal(question: GapQuestion) -> str:
 
 def _summarise(leader: str, group: Iterable[GapQuestion]) -> GapCluster:
     group = list(group)
-    wordings = Counter(q.text for q in group)
+    wordings = Counter(mask(q.text) for q in group)  # shown to agents, maybe published: no secrets
     ranked = sorted(wordings, key=lambda text: (-wordings[text], len(text), text))
     locale = group[0].locale
     key = hashlib.sha1(f"{locale}:{leader}".encode()).hexdigest()[:12]

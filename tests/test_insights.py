@@ -145,3 +145,11 @@ def test_clusters_keep_different_topics_apart() -> None:
     found = gaps.cluster(questions)
     assert [(c.count, c.escalated) for c in found] == [(2, 1), (1, 0)]
     assert found[1].label == "quiero regalar puntos a otro creador"
+
+
+def test_gap_examples_never_carry_secrets() -> None:
+    questions = [
+        gaps.GapQuestion("mi tarjeta 4111 1111 1111 1111 no sirve para cobrar", "es", False)
+    ]
+    (found,) = gaps.cluster(questions)
+    assert "4111 1111 1111 1111" not in found.label + " ".join(found.examples)
