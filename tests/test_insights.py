@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the pg_engine fixture is imported from test_postgres)
 """Metrics, repeat contacts and KB gaps over a known history (tests/insights_history.py)."""
 
 from __future__ import annotations
@@ -5,13 +6,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from handlers import gaps, metrics, repeats
+from handlers.kb_source import SHIPPED_KB, KbSource
 from handlers.router import Puente
 from handlers.sla import DEFAULT_TARGETS, SlaTarget
 from tests import insights_history as history
 from tests.conftest import FakeClock
+from tests.test_postgres import pg_engine  # noqa: F401  (fixture)
 
 HOUR = 3600.0
 
@@ -153,3 +157,16 @@ def test_gap_examples_never_carry_secrets() -> None:
     ]
     (found,) = gaps.cluster(questions)
     assert "4111 1111 1111 1111" not in found.label + " ".join(found.examples)
+
+
+def test_the_same_figures_on_postgres(pg_engine: Engine, clock: FakeClock) -> None:
+    puente = Puente(engine=pg_engine, kb=KbSource(path=SHIPPED_KB, engine=pg_engine), clock=clock)
+    history.build(puente, clock)
+    found = window(puente)
+    total = found.total
+    assert (total.conversations, total.deflected, total.escalations) == (5, 1, 3)
+    assert (total.sla_met, total.sla_counted, total.repeat_contacts) == (1, 3, 1)
+    assert total.first_response_p50 == pytest.approx(5.25 * HOUR)
+    assert [d.escalations["P3"] for d in found.days] == [1, 2, 0]
+    with Session(pg_engine) as session:
+        assert len(gaps.kb_gaps(session, history.MONDAY, history.NOW, puente.kb.matcher())) == 3
