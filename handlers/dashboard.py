@@ -15,6 +15,7 @@ from handlers.kb_source import KbSource
 DAYS = 7
 MAX_GAPS = 5
 MAX_DRAFTS = 10
+GAP_SCAN = 2000  # newest creator messages read for missing topics: the tab must stay quick
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +35,7 @@ def dashboard(engine: Engine, kb: KbSource, now: datetime, *, days: int = DAYS) 
     with Session(engine) as session:
         figures = metrics.headline(session, since, now, matcher=matcher)
         waiting = metrics.open_cases(session)
-        missing = gaps.kb_gaps(session, since, now, matcher)
+        missing = gaps.kb_gaps(session, since, now, matcher, limit=GAP_SCAN)
         pending = kb_review.drafts(session)
     return Dashboard(
         since, now, figures, waiting, tuple(missing[:MAX_GAPS]), tuple(pending[:MAX_DRAFTS]),
@@ -58,7 +59,8 @@ def review_gap(
     the published id, or None."""
     since = now - timedelta(days=days)
     with Session(engine) as session:
-        found = [g for g in gaps.kb_gaps(session, since, now, kb.matcher()) if g.key == key]
+        found = gaps.kb_gaps(session, since, now, kb.matcher(), limit=GAP_SCAN)
+        found = [g for g in found if g.key == key]
         if not found:
             raise kb_review.ReviewError(f"no missing topic {key!r}")
         article_id = None
@@ -76,7 +78,7 @@ def review_gap(
 def gap_by_key(engine: Engine, kb: KbSource, key: str, now: datetime) -> gaps.GapCluster | None:
     since = now - timedelta(days=DAYS)
     with Session(engine) as session:
-        found = gaps.kb_gaps(session, since, now, kb.matcher())
+        found = gaps.kb_gaps(session, since, now, kb.matcher(), limit=GAP_SCAN)
     return next((g for g in found if g.key == key), None)
 
 

@@ -60,10 +60,16 @@ class GapCluster:
 
 
 def gap_questions(
-    session: Session, since: datetime, until: datetime, matcher: Matcher
+    session: Session,
+    since: datetime,
+    until: datetime,
+    matcher: Matcher,
+    *,
+    limit: int | None = None,
 ) -> list[GapQuestion]:
-    """Creators' questions in [since, until) the live KB doesn't answer with confidence."""
-    rows = session.exec(
+    """Creators' questions in [since, until) the live KB doesn't answer with confidence; with
+    ``limit``, only the newest ``limit`` messages are read (each costs a KB match)."""
+    query = (
         select(Message.conversation_id, Message.text, Message.created_at, Creator.locale)
         .join(Conversation, col(Conversation.id) == Message.conversation_id)
         .join(Creator, col(Creator.id) == Conversation.creator_id)
@@ -73,8 +79,9 @@ def gap_questions(
             Message.created_at >= since,
             Message.created_at < until,
         )
-        .order_by(col(Message.id))
-    ).all()
+        .order_by(col(Message.id).desc())
+    )
+    rows = list(reversed(session.exec(query if limit is None else query.limit(limit)).all()))
     cases = _cases_by_conversation(session, {row[0] for row in rows})
     found = []
     for conversation_id, text, created, locale in rows:
@@ -128,9 +135,10 @@ def kb_gaps(
     matcher: Matcher,
     *,
     include_dismissed: bool = False,
+    limit: int | None = None,
 ) -> list[GapCluster]:
     """The missing topics of a window, biggest first, without those already rejected."""
-    clusters = cluster(gap_questions(session, since, until, matcher))
+    clusters = cluster(gap_questions(session, since, until, matcher, limit=limit))
     if include_dismissed:
         return clusters
     dismissed = set(session.exec(select(KbGapDismissal.key)).all())

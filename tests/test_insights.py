@@ -170,3 +170,10 @@ def test_the_same_figures_on_postgres(pg_engine: Engine, clock: FakeClock) -> No
     assert [d.escalations["P3"] for d in found.days] == [1, 2, 0]
     with Session(pg_engine) as session:
         assert len(gaps.kb_gaps(session, history.MONDAY, history.NOW, puente.kb.matcher())) == 3
+
+
+def test_a_gap_scan_can_be_limited_to_the_newest_messages(built: Puente) -> None:
+    with Session(built.engine) as session:
+        newest = gaps.kb_gaps(session, history.MONDAY, history.NOW, built.kb.matcher(), limit=2)
+    # the newest two creator messages: Carla's survey answer, then Eva's question
+    assert [(c.label, c.count) for c in newest] == [("como cambio el color del gato virtual??", 1)]
