@@ -236,7 +236,9 @@ class AgentDesk:
         draft.source_case = case.id
         draft.updated_at = self.now
         session.add(draft)
+        session.flush()
         casework.post(
-            session, case, Kind.THREAD, role="kb_draft", article=article_id, agent=action.agent_id
-        )
+            session, case, Kind.THREAD, role="kb_draft", article=article_id,
+            agent=action.agent_id, draft=draft.id,
+        )  # fmt: skip
         return [], Sender.BOT

@@ -16,7 +16,14 @@ from handlers.kb_source import SHIPPED_KB, KbSource
 from handlers.models import KbArticle, KbGapDismissal, utcnow
 from handlers.router import Puente
 from tests.fakes.slack_api import FakeSlack
-from tests.fakes.slack_signing import block_actions, event_payload, post_signed, view_submission
+from tests.fakes.slack_signing import (
+    block_actions,
+    event_payload,
+    interactive,
+    new_trigger_id,
+    post_signed,
+    view_submission,
+)
 from tests.fakes.telegram_api import FakeTelegram
 from tests.serving import Service, wait_until
 from tests.test_slack import (  # noqa: F401  (fixtures)
@@ -135,6 +142,24 @@ def test_card_blocks_escape_suggestions_and_skip_them_on_closed_cases() -> None:
     assert not send_buttons(closed)
 
 
+def home_click(action_id: str, value: str, user: str = AGENT) -> Any:
+    """A button pressed on the Home tab: Slack sends a ``view`` container, not a message."""
+    return interactive(
+        {
+            "type": "block_actions",
+            "user": {"id": user, "username": user.lower(), "team_id": "T0PUENTE"},
+            "api_app_id": "A0PUENTE",
+            "token": "deprecated-verification-token",
+            "container": {"type": "view", "view_id": "V0HOME"},
+            "trigger_id": new_trigger_id(),
+            "team": {"id": "T0PUENTE", "domain": "puente-fake"},
+            "view": {"id": "V0HOME", "type": "home"},
+            "actions": [{"type": "button", "action_id": action_id, "block_id": "b",
+                         "value": value, "action_ts": "1.0"}],
+        }
+    )  # fmt: skip
+
+
 def home_event(user: str) -> Any:
     return event_payload(
         {"type": "app_home_opened", "user": user, "channel": "D0HOME", "tab": "home"}
@@ -173,7 +198,7 @@ def test_home_tab_dashboard_and_draft_review(
         if e["action_id"] == home.APPROVE_DRAFT
     )  # fmt: skip
 
-    click = block_actions(home.APPROVE_DRAFT, approve["value"], user_id=AGENT, channel_id="D0HOME")
+    click = home_click(home.APPROVE_DRAFT, approve["value"])
     assert post_signed(desk.url, *click).status == 200
     wait_until(lambda: len(slack_api.calls_to("views.publish")) >= 2)
     with Session(puente.engine) as session:
@@ -201,7 +226,7 @@ def test_missing_topics_are_written_up_or_dismissed_from_the_home_tab(
     dismiss = [b for b in buttons if b["action_id"] == home.DISMISS_GAP]
     assert len(write) == len(dismiss) == 2
 
-    click = block_actions(home.WRITE_GAP, write[0]["value"], user_id=AGENT, channel_id="D0HOME")
+    click = home_click(home.WRITE_GAP, write[0]["value"])
     assert post_signed(desk.url, *click).status == 200
     modal = wait_until(lambda: slack_api.calls_to("views.open"))[-1].params["view"]
     assert modal["callback_id"] == home.GAP_VIEW and modal["private_metadata"] == write[0]["value"]
@@ -223,7 +248,7 @@ def test_missing_topics_are_written_up_or_dismissed_from_the_home_tab(
         )
     assert article.published and "color del gato virtual" in article.questions
 
-    click = block_actions(home.DISMISS_GAP, dismiss[1]["value"], user_id=AGENT, channel_id="D0HOME")
+    click = home_click(home.DISMISS_GAP, dismiss[1]["value"])
     assert post_signed(desk.url, *click).status == 200
     published = wait_until(lambda: slack_api.calls_to("views.publish")[2:])
     last = published[-1].params["view"]
@@ -249,3 +274,42 @@ def test_oncall_stats_message() -> None:
     text, message_blocks = home.stats_message(figures, {"P1": 1, "P2": 0, "P3": 2, "P4": 0}, "es")
     assert "*Conversaciones:* 5" in text and "*Cumplimiento del SLA:* 33,3" in text
     assert "P1: 1" in text and message_blocks[0]["text"]["text"] == text
+
+
+def test_a_saved_draft_is_reviewed_from_its_thread_message(
+    service: Service, desk: Desk, slack_api: FakeSlack, telegram_api: FakeTelegram, puente: Puente
+) -> None:
+    telegram_api.user_sends(CHAT, "/agente")
+    card = desk.card()
+    desk.click(blocks.TAKE, 1)
+    values = {
+        blocks.QUESTION: "¿Puedo pintar de azul a mi gato virtual?",
+        blocks.ANSWER: "Sí: Perfil > Gato > Color > Azul.",
+        blocks.CATEGORY: "features",
+    }
+    assert desk.submit(blocks.SAVE_KB_VIEW, 1, values) == 200
+
+    def draft_buttons() -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        return [
+            (m, e)
+            for m in slack_api.posted(QUEUE, thread_ts=card["ts"])
+            if m["ts"] != card["ts"]
+            for b in m.get("blocks") or []
+            if b["type"] == "actions"
+            for e in b["elements"]
+            if e["action_id"] == home.APPROVE_DRAFT
+        ]
+
+    saved, approve = wait_until(draft_buttons)[-1]
+    click = block_actions(
+        home.APPROVE_DRAFT, approve["value"], user_id=AGENT, channel_id=QUEUE,
+        message_ts=saved["ts"],
+    )  # fmt: skip
+    assert post_signed(desk.url, *click).status == 200
+    update = wait_until(
+        lambda: [c for c in slack_api.calls_to("chat.update") if c.params.get("ts") == saved["ts"]]
+    )[-1]
+    assert "case-1" in update.params["text"] and not update.params.get("blocks")
+    with Session(puente.engine) as session:
+        article = session.exec(select(KbArticle).where(KbArticle.article_id == "case-1")).one()
+    assert article.published and article.answer == "Sí: Perfil > Gato > Color > Azul."

@@ -492,10 +492,31 @@ class SlackAdapter:
             return
         approve = action.get("action_id") == home.APPROVE_DRAFT
         try:
-            review_draft(self.puente.engine, int(value), approve=approve, now=self.puente.clock())
+            article = review_draft(
+                self.puente.engine, int(value), approve=approve, now=self.puente.clock()
+            )
         except ReviewError:
             log.warning("slack: a KB review did not apply (draft %s already reviewed?)", value)
-        self.publish_home(user)
+            article, approve = None, None
+        container = body.get("container") or {}
+        if container.get("type") == "message" and approve is not None:
+            self._mark_reviewed(container, user, article)
+        else:
+            self.publish_home(user)
+
+    def _mark_reviewed(self, container: dict[str, Any], user: str, article: str | None) -> None:
+        """The draft's message in the case thread says who reviewed it; the buttons go."""
+        if article:
+            text = self.t.gettext("slack_kb_draft_published", agent=user, article=article)
+        else:
+            text = self.t.gettext("slack_kb_draft_rejected", agent=user)
+        with contextlib.suppress(SlackApiError):
+            self.client.chat_update(
+                channel=str(container.get("channel_id") or ""),
+                ts=str(container.get("message_ts") or ""),
+                text=text,
+                blocks=[],
+            )
 
     def _on_gap_dismiss(self, ack: Callable[[], None], body: dict[str, Any]) -> None:
         ack()
@@ -658,12 +679,19 @@ class SlackAdapter:
                 if exc.response.get("error") != "already_reacted":
                     raise
             return None
+        text = self._thread_text(item.payload)
+        extra: dict[str, Any] = {}
+        if item.payload.get("role") == "kb_draft" and item.payload.get("draft"):
+            extra["blocks"] = home.draft_review_blocks(
+                text, int(item.payload["draft"]), self.config.locale
+            )
         sent = self.client.chat_postMessage(
             channel=item.queue or "",
             thread_ts=item.thread_ts,
-            text=self._thread_text(item.payload),
+            text=text,
             unfurl_links=False,
             unfurl_media=False,
+            **extra,
         )
         return str(sent["ts"])
 

@@ -148,6 +148,24 @@ def gap_article_modal(gap: GapCluster, locale: str = "es") -> dict[str, Any]:
     }
 
 
+def draft_review_blocks(text: str, row_id: int, locale: str = "es") -> list[dict[str, Any]]:
+    """The "draft saved" line in a case's thread, with approve / reject buttons under it."""
+    t = translator(locale)
+    return [
+        {"type": "section", "text": _mrkdwn(text, MAX_SECTION_TEXT)},
+        {"type": "actions", "block_id": f"draft_{row_id}", "elements": _review_buttons(row_id, t)},
+    ]
+
+
+def _review_buttons(row_id: int, t: Any) -> list[dict[str, Any]]:
+    return [
+        {"type": "button", "action_id": APPROVE_DRAFT, "style": "primary",
+         "text": _plain(t.gettext("home_approve"), MAX_BUTTON), "value": str(row_id)},
+        {"type": "button", "action_id": REJECT_DRAFT, "style": "danger",
+         "text": _plain(t.gettext("home_reject"), MAX_BUTTON), "value": str(row_id)},
+    ]  # fmt: skip
+
+
 def _draft_blocks(draft: Any, locale: str) -> list[dict[str, Any]]:
     t = translator(locale)
     text = t.gettext(
@@ -157,12 +175,7 @@ def _draft_blocks(draft: Any, locale: str) -> list[dict[str, Any]]:
         questions=clip(escape(" | ".join(draft.questions)), MAX_EXCERPT),
         answer=clip(escape(draft.answer), MAX_EXCERPT * 2),
     )
-    buttons = [
-        {"type": "button", "action_id": APPROVE_DRAFT, "style": "primary",
-         "text": _plain(t.gettext("home_approve"), MAX_BUTTON), "value": str(draft.row_id)},
-        {"type": "button", "action_id": REJECT_DRAFT, "style": "danger",
-         "text": _plain(t.gettext("home_reject"), MAX_BUTTON), "value": str(draft.row_id)},
-    ]  # fmt: skip
+    buttons = _review_buttons(draft.row_id, t)
     return [
         {"type": "section", "text": _mrkdwn(text, MAX_SECTION_TEXT)},
         {"type": "actions", "block_id": f"draft_{draft.row_id}", "elements": buttons},
