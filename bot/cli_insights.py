@@ -15,11 +15,13 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from bot.app import build_puente
+from bot.app import encoder, match_policy
 from bot.config import Settings
 from handlers import gaps, kb_review, metrics, report
+from handlers.db import make_engine
 from handlers.i18n import SUPPORTED_LOCALES, Translator, translator
 from handlers.kb_review import ReviewError
+from handlers.kb_source import KbSource
 from handlers.models import utcnow
 
 _SPAN = re.compile(r"^\s*(\d+)\s*([hdw])\s*$", re.IGNORECASE)
@@ -72,6 +74,16 @@ def _window_arguments(parser: argparse.ArgumentParser, default_since: str = "7d"
     parser.add_argument("--until", type=moment, default=None, help="end (ISO), default now")
 
 
+def _live_kb(settings: Settings) -> KbSource:
+    """The database and the live KB, without the rest of the service (no triage to load)."""
+    return KbSource(
+        path=settings.kb_path,
+        engine=make_engine(settings.database_url),
+        policy=match_policy(settings),
+        encoder=encoder(settings),
+    )
+
+
 def _window(args: argparse.Namespace) -> tuple[datetime, datetime]:
     until = args.until or utcnow()
     return until - args.since, until
@@ -79,10 +91,11 @@ def _window(args: argparse.Namespace) -> tuple[datetime, datetime]:
 
 def _report(args: argparse.Namespace, settings: Settings) -> int:
     t = translator(args.locale or settings.default_locale)
-    puente = build_puente(settings)
+    kb = _live_kb(settings)
     since, until = _window(args)
-    matcher = puente.kb.matcher()
-    with Session(puente.engine) as session:
+    matcher = kb.matcher()
+    assert kb.engine is not None
+    with Session(kb.engine) as session:
         found = metrics.metrics(
             session, since, until, matcher=matcher, repeat_days=settings.repeat_days
         )
@@ -97,11 +110,12 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
 
 def _review(args: argparse.Namespace, settings: Settings) -> int:
     t = translator(args.locale or settings.default_locale)
-    puente = build_puente(settings)
+    kb = _live_kb(settings)
     since, until = _window(args)
-    with Session(puente.engine) as session:
+    assert kb.engine is not None
+    with Session(kb.engine) as session:
         pending = kb_review.drafts(session)
-        missing = gaps.kb_gaps(session, since, until, puente.kb.matcher())
+        missing = gaps.kb_gaps(session, since, until, kb.matcher())
         if args.list:
             _print_list(pending, missing, t, as_json=args.json)
             return 0
