@@ -177,15 +177,16 @@ def _describe_gap(gap: gaps.GapCluster, t: Translator) -> str:
     )
 
 
+def _ident(item: kb_review.Draft | gaps.GapCluster) -> str:
+    return f"d{item.row_id}" if isinstance(item, kb_review.Draft) else f"g{item.key}"
+
+
 def _find(
     ident: str, pending: list[kb_review.Draft], missing: list[gaps.GapCluster]
 ) -> kb_review.Draft | gaps.GapCluster:
-    for draft in pending:
-        if ident == f"d{draft.row_id}":
-            return draft
-    for gap in missing:
-        if ident == f"g{gap.key}":
-            return gap
+    for item in (*pending, *missing):
+        if ident == _ident(item):
+            return item
     raise ReviewError(f"nothing to review with id {ident!r} (see --list)")
 
 
@@ -243,7 +244,7 @@ def _interactive(
         try:
             if choice == "r":
                 _reject(session, item, utcnow())
-                print(t.gettext("review_rejected", id=""))
+                print(t.gettext("review_rejected", id=_ident(item)))
             elif choice in ("a", "e"):
                 _approve_interactively(session, item, t, ask, edit=choice == "e")
         except ReviewError as exc:

@@ -111,6 +111,7 @@ def test_a_second_contact_about_the_same_topic_is_flagged_on_the_card(
     desk.card()
     assert "Queja repetida" not in str(latest_card(slack_api))
     desk.click(blocks.TAKE, 1)
+    wait_until(lambda: slack_api.calls_to("chat.update"))  # taken, before it is handed back
     desk.click(blocks.RETURN, 1)
     wait_until(lambda: len(slack_api.calls_to("chat.update")) >= 2)
     telegram_api.user_sends(CHAT, "sigo sin recibir mi retiro")
