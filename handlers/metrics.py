@@ -218,4 +218,3 @@ def _days(
             )
         )
     return days
-

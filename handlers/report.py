@@ -15,6 +15,7 @@ from babel import Locale
 from babel.dates import format_date, get_date_format
 from babel.numbers import format_decimal, format_percent
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
@@ -102,6 +103,19 @@ def build_report(
     return path
 
 
+def _append(sheet: Worksheet, values: Sequence[object]) -> None:
+    """A row whose text stays text: creators' words never become formulas (``=HYPERLINK…``)
+    and characters Excel refuses are dropped instead of failing the whole report."""
+    sheet.append([_text(v) if isinstance(v, str) else v for v in values])
+    for cell in sheet[sheet.max_row]:
+        if isinstance(cell.value, str):
+            cell.data_type = "s"
+
+
+def _text(value: str) -> str:
+    return ILLEGAL_CHARACTERS_RE.sub("", value)
+
+
 def _sheet_title(key: str, t: Translator) -> str:
     """Excel sheet names: at most 31 characters."""
     return t.gettext(SHEETS[key])[:31]
@@ -141,24 +155,24 @@ def _score(value: float | None, t: Translator) -> str:
 
 
 def _summary(sheet: Worksheet, metrics: Metrics, gaps: Sequence[GapCluster], t: Translator) -> None:
-    sheet.append([t.gettext("report_title")])
+    _append(sheet, [t.gettext("report_title")])
     sheet["A1"].font = Font(bold=True, size=14)
     period = t.gettext(
         "report_period",
         since=format_date(metrics.since, format="long", locale=t.locale),
         until=format_date(metrics.until, format="long", locale=t.locale),
     )
-    sheet.append([period])
-    sheet.append([])
+    _append(sheet, [period])
+    _append(sheet, [])
     for label, value in headline_lines(metrics.total, t):
-        sheet.append([label, value])
-    sheet.append([t.gettext("report_gap_topics"), t.number(len(gaps))])
+        _append(sheet, [label, value])
+    _append(sheet, [t.gettext("report_gap_topics"), t.number(len(gaps))])
     sheet.column_dimensions["A"].width = 40
     sheet.column_dimensions["B"].width = 24
 
 
 def _header(sheet: Worksheet, labels: Sequence[str]) -> None:
-    sheet.append(list(labels))
+    _append(sheet, list(labels))
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for n, label in enumerate(labels, start=1):
@@ -199,7 +213,7 @@ def _figures_table(sheet: Worksheet, rows: Sequence[Row], label: str, t: Transla
     _header(sheet, [label, *(t.gettext(c) for c in FIGURE_COLUMNS)])
     date_format = excel_date_format(t.locale)
     for row in rows:
-        sheet.append([_key(row.key, t), *_figure_values(row.figures)])
+        _append(sheet, [_key(row.key, t), *_figure_values(row.figures)])
         cells = sheet[sheet.max_row]
         if isinstance(row.key, date):
             cells[0].number_format = date_format
@@ -220,7 +234,7 @@ def _days(sheet: Worksheet, metrics: Metrics, t: Translator) -> None:
     date_format = excel_date_format(t.locale)
     for day in metrics.days:
         values = [day.escalations.get(p, 0) for p in PRIORITIES]
-        sheet.append([day.day, *values, day.conversations, day.deflected, day.deflection_rate])
+        _append(sheet, [day.day, *values, day.conversations, day.deflected, day.deflection_rate])
         cells = sheet[sheet.max_row]
         cells[0].number_format = date_format
         cells[-1].number_format = PERCENT
@@ -257,7 +271,7 @@ def _sla(sheet: Worksheet, rows: Sequence[Row], t: Translator) -> None:
     _header(sheet, labels)
     for row in rows:
         f = row.figures
-        sheet.append([str(row.key), f.escalations, f.sla_met, f.sla_counted, f.sla_attainment])
+        _append(sheet, [str(row.key), f.escalations, f.sla_met, f.sla_counted, f.sla_attainment])
         sheet[sheet.max_row][4].number_format = PERCENT
     chart = BarChart()
     chart.type = "col"
@@ -281,7 +295,7 @@ def _gaps(sheet: Worksheet, gaps: Sequence[GapCluster], t: Translator) -> None:
     ]
     _header(sheet, labels)
     for gap in gaps:
-        sheet.append([gap.label, gap.locale, gap.count, gap.escalated, " | ".join(gap.examples)])
+        _append(sheet, [gap.label, gap.locale, gap.count, gap.escalated, " | ".join(gap.examples)])
     _bar(sheet, t.gettext("report_chart_gaps"), 3, len(gaps[:TOP]), "G2", t)
 
 
@@ -308,5 +322,5 @@ def _repeats(sheet: Worksheet, metrics: Metrics, t: Translator) -> None:
     _header(sheet, labels)
     for row in metrics.repeats:
         last = row.last_at.replace(tzinfo=None)
-        sheet.append([row.creator, row.platform, row.topic, row.contacts, last])
+        _append(sheet, [row.creator, row.platform, row.topic, row.contacts, last])
         sheet[sheet.max_row][4].number_format = excel_date_format(t.locale) + " hh:mm"

@@ -146,3 +146,17 @@ def test_report_command(built: Puente, tmp_path: Path, monkeypatch: pytest.Monke
     assert figures["Conversations"] == "5" and figures["Cases"] == "3"
     with pytest.raises(SystemExit):
         main(["report", "--since", "3x"])
+
+
+def test_creators_words_stay_text_in_the_workbook(tmp_path: Path) -> None:
+    hostile = '=HYPERLINK("http://evil.example","clic")\x0b\x00'
+    found = metrics.Metrics(
+        since=history.MONDAY, until=history.NOW, total=metrics.Figures(), by_week=[],
+        by_category=[metrics.Row("=1+1", metrics.Figures(conversations=1))], by_root_cause=[],
+        by_locale=[], by_platform=[], by_priority=[], days=[],
+    )  # fmt: skip
+    gap = gaps.GapCluster("k", hostile, "es", 2, 0, (hostile,))
+    book = load_workbook(build_report(found, [gap], tmp_path / "r.xlsx", "es"))
+    cell = book["Huecos de la KB"]["A2"]
+    assert cell.data_type == "s" and cell.value == '=HYPERLINK("http://evil.example","clic")'
+    assert book["Categorías"]["A2"].value == "=1+1" and book["Categorías"]["A2"].data_type == "s"
