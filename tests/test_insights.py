@@ -6,10 +6,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from handlers import gaps, metrics, repeats
+from handlers.assist import latest_question
 from handlers.kb_source import SHIPPED_KB, KbSource
 from handlers.router import Puente
 from handlers.sla import DEFAULT_TARGETS, SlaTarget
@@ -177,3 +180,19 @@ def test_a_gap_scan_can_be_limited_to_the_newest_messages(built: Puente) -> None
         newest = gaps.kb_gaps(session, history.MONDAY, history.NOW, built.kb.matcher(), limit=2)
     # the newest two creator messages: Carla's survey answer, then Eva's question
     assert [(c.label, c.count) for c in newest] == [("como cambio el color del gato virtual??", 1)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.text(max_size=200), st.sampled_from(["es", "en"]), st.booleans()), max_size=12
+    )
+)
+def test_any_questions_cluster_without_losing_one(raw: list[tuple[str, str, bool]]) -> None:
+    questions = [gaps.GapQuestion(text, locale, escalated) for text, locale, escalated in raw]
+    found = gaps.cluster(questions)
+    kept = [q for q in questions if gaps._normal(q)]
+    assert sum(c.count for c in found) == len(kept)
+    assert sum(c.escalated for c in found) == sum(q.escalated for q in kept)
+    assert all(c.examples and len(c.examples) <= gaps.MAX_EXAMPLES for c in found)
+    assert latest_question([text for text, _, _ in raw]) in {"", *(t for t, _, _ in raw)}
