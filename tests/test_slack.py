@@ -347,7 +347,9 @@ def test_a_creators_photo_is_copied_into_the_thread(
     wait_until(lambda: any("mi recibo" in line for line in desk.thread(card["ts"])))
     uploaded = wait_until(lambda: slack_api.files)
     (file_id,) = uploaded
-    assert slack_api.file_content(file_id) == b"\xff\xd8\xff\xe0 comprobante"
+    # the file exists from getUploadURLExternal on; its bytes arrive with the upload after it
+    content = wait_until(lambda: slack_api.file_content(file_id))
+    assert content == b"\xff\xd8\xff\xe0 comprobante"
     assert wait_until(lambda: slack_api.calls_to("files.completeUploadExternal"))
 
 
