@@ -37,6 +37,7 @@ FUZZY_CUTOFF = 84.0
 UNRELATED_COSINE = 0.3
 SAME_MEANING_COSINE = 0.9
 SEMANTIC_CHARS = 300
+SEMANTIC_ALSO = 10  # the best lexical articles always get a cosine, shortlisted or not
 
 
 class Action(StrEnum):
@@ -230,7 +231,7 @@ class Matcher:
     def _blend(self, text: str, lexical: dict[str, float]) -> list[tuple[str, float]]:
         assert self.semantic is not None
         weight = self.policy.lexical_weight
-        cosines = self.semantic.similarities(text, also=list(lexical))
+        cosines = self.semantic.similarities(text, also=list(lexical)[:SEMANTIC_ALSO])
         span = SAME_MEANING_COSINE - UNRELATED_COSINE
         blended = {
             article: weight * lexical.get(article, 0.0)
