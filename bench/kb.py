@@ -414,6 +414,8 @@ class SizeResult:
     p50_ms: float | None = None
     p99_ms: float | None = None
     skipped: str | None = None
+    cpu_p50_ms: float | None = None
+    cpu_p99_ms: float | None = None
     embed_s: float | None = None  # puente: first-time embedding of the KB's questions
 
 
@@ -466,20 +468,23 @@ def build_peak_mb(system: System, kb: KnowledgeBase) -> float:
 
 def run_queries(
     index: Index, queries: Sequence[Query], repeat: int
-) -> tuple[list[Prediction], list[float]]:
-    """Predictions of the first pass and the latency (ms) of every call, after a warm-up."""
+) -> tuple[list[Prediction], list[float], list[float]]:
+    """Predictions of the first pass and the wall and CPU time (ms) of every call, after a
+    warm-up. CPU time (this thread's) doesn't grow when other processes share the core."""
     for text, locale in WARMUP_TEXTS:
         index.predict(text, locale)
     predictions: list[Prediction] = []
     latencies: list[float] = []
+    cpu: list[float] = []
     for round_number in range(repeat):
         for query in queries:
-            started = time.perf_counter_ns()
+            started, cpu_started = time.perf_counter_ns(), time.thread_time_ns()
             prediction = index.predict(query.text, query.locale)
+            cpu.append((time.thread_time_ns() - cpu_started) / 1e6)
             latencies.append((time.perf_counter_ns() - started) / 1e6)
             if round_number == 0:
                 predictions.append(prediction)
-    return predictions, latencies
+    return predictions, latencies, cpu
 
 
 def encoder_too_slow(kb: KnowledgeBase) -> str | None:
@@ -511,8 +516,9 @@ def measure_system(
         if system.key == "use":
             row.build_s = shared_encoder().last.encode_s
             row.build_from_cache = shared_encoder().last.cached
-        predictions, latencies = run_queries(index, queries, repeat)
+        predictions, latencies, cpu = run_queries(index, queries, repeat)
         row.p50_ms, row.p99_ms = (float(v) for v in np.percentile(latencies, [50, 99]))
+        row.cpu_p50_ms, row.cpu_p99_ms = (float(v) for v in np.percentile(cpu, [50, 99]))
         if result.quality is None:
             result.quality = quality(queries, predictions)
         del index
@@ -555,8 +561,9 @@ def quality_table(results: Sequence[SystemResult]) -> list[str]:
 
 def size_table(results: Sequence[SystemResult]) -> list[str]:
     lines = [
-        "| system | articles | variants | build s | p50 ms | p99 ms | build peak MB |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| system | articles | variants | build s | p50 ms | p99 ms | CPU p50 / p99 ms "
+        "| build peak MB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for result in results:
         for row in result.sizes:
@@ -573,6 +580,7 @@ def size_table(results: Sequence[SystemResult]) -> list[str]:
                 f"| {result.name} | {row.size:,} | {row.variants:,} | {build} "
                 f"| {_fmt(row.p50_ms, 2, _within(row.p50_ms, p50_target))} "
                 f"| {_fmt(row.p99_ms, 2, _within(row.p99_ms, p99_target))} "
+                f"| {_fmt(row.cpu_p50_ms, 2)} / {_fmt(row.cpu_p99_ms, 2)} "
                 f"| {_fmt(row.peak_mb, 1)} |"
             )
     return lines
@@ -595,7 +603,9 @@ def footnotes(results: Sequence[SystemResult], queries: Sequence[Query], repeat:
         f"Python {platform.python_version()}, {platform.machine()}, {platform.system()}.",
         f"- Queries: {len(queries)} ({sum(q.expect is None for q in queries)} null). Latency: "
         f"one call per query, {repeat} pass(es), after {len(WARMUP_TEXTS)} warm-up calls, "
-        "wall time including query preprocessing/embedding. Build s: index construction only.",
+        "wall time including query preprocessing/embedding (✓/✗ judge these); CPU p50 / p99: "
+        "the same calls' thread CPU time, which other processes on a shared machine don't "
+        "inflate. Build s: index construction only.",
         "- Larger sizes: the real articles plus perturbed copies with new ids (half of each "
         "variant's words replaced by words of other variants in the same locale, 1-2 filler "
         f"words, shuffled), seeded ({SEED}) so runs repeat. Quality is on the real KB only.",
