@@ -40,10 +40,18 @@ class TokenCachedUse:
         self.tokenize = self.backend.sp.encode
         self.capacity = capacity
         self.slots: dict[int, int] = {}
-        self.embedding = np.zeros((capacity + 1, EMBEDDING), dtype=np.float32)
-        self.branches = np.zeros((capacity + 1, len(ORDERS) * BRANCH), dtype=np.float32)
-        self.first = np.zeros((capacity + 1, _BLOCKS, BRANCH), dtype=np.float32)
+        # w1 of each branch as (256, n * 256): one product gives every offset's block
+        self.first_weights = [
+            np.ascontiguousarray(
+                w.reshape(n, BRANCH, BRANCH).transpose(1, 0, 2).reshape(BRANCH, n * BRANCH)
+            )
+            for w, (n, _left) in zip(self.backend.w1, ORDERS, strict=True)
+        ]
+        # np.full writes every page now, so no message pays for first-touch page faults;
         # the last row stays zero: the padding a window reads outside the sentence
+        self.embedding = np.full((capacity + 1, EMBEDDING), 0.0, dtype=np.float32)
+        self.branches = np.full((capacity + 1, len(ORDERS) * BRANCH), 0.0, dtype=np.float32)
+        self.first = np.full((capacity + 1, _BLOCKS, BRANCH), 0.0, dtype=np.float32)
 
     def clear(self) -> None:
         self.slots.clear()
@@ -87,9 +95,8 @@ class TokenCachedUse:
         self.branches[rows] = x
         for i, (n, _left) in enumerate(ORDERS):
             xs = x[:, i * BRANCH : (i + 1) * BRANCH]
-            for offset in range(n):
-                weights = b.w1[i][offset * BRANCH : (offset + 1) * BRANCH]
-                self.first[rows, _BLOCK_START[i] + offset] = xs @ weights
+            products = (xs @ self.first_weights[i]).reshape(len(ids), n, BRANCH)
+            self.first[rows, _BLOCK_START[i] : _BLOCK_START[i] + n] = products
         self.slots.update(zip(ids, rows.tolist(), strict=True))
 
     def _forward(self, slots: np.ndarray) -> np.ndarray:
