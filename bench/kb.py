@@ -620,9 +620,10 @@ def footnotes(results: Sequence[SystemResult], queries: Sequence[Query], repeat:
         notes.append(
             "- puente: `Matcher(kb, encoder=SentenceEncoder())` with the default policy, as "
             "shipped (`puente kb match`); top-1 = its best-ranked article whatever it decides. "
-            "The encoder is consulted only when the words alone are not a clear win. Build s "
-            "includes embedding the KB's questions, read from Puente's on-disk embedding cache "
-            f"({CACHE_DIR / 'puente'}) once they were embedded: the first run embeds them. "
+            "The encoder is consulted only when the words alone are not a clear win. Before "
+            "the timed build, the KB's questions are embedded into Puente's on-disk cache "
+            f"({CACHE_DIR / 'puente'}) as `puente kb embed` does (only the first run embeds; "
+            "'+N s embedding' says how long it took); Build s reads them from there. "
             "puente, words only: the same matcher with `PUENTE_SEMANTIC=false`; its build is "
             "the lexical index alone."
         )
