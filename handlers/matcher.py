@@ -29,6 +29,7 @@ from handlers.semantic import SemanticIndex, SentenceEncoder
 log = logging.getLogger(__name__)
 
 PREFILTER = 40
+LONG_PREFILTER = PREFILTER * 8  # a long message's windows share one pool of candidates
 WINDOW = 8
 MAX_WINDOWS = 12  # per kind (sentences, sliding windows): bounds the work on a 2,000-char rant
 MIN_FUZZY_LEN = 4
@@ -36,6 +37,7 @@ FUZZY_CUTOFF = 84.0
 UNRELATED_COSINE = 0.3
 SAME_MEANING_COSINE = 0.9
 SEMANTIC_CHARS = 300
+SEMANTIC_ALSO = 10  # the best lexical articles always get a cosine, shortlisted or not
 
 
 class Action(StrEnum):
@@ -123,7 +125,7 @@ class LexicalIndex:
         self.vocabulary = [t for t in names if not t.startswith(CONCEPT_PREFIX)]
         self.weight_sums = np.bincount(
             variant_of, weights=idf[tokens_of], minlength=len(self.variants)
-        ).tolist()
+        ).astype(np.float32)
 
     def _resolve(self, token: str) -> tuple[str, float] | None:
         """The vocabulary token this one stands for, with a similarity in 0..1 (typo tolerance)."""
@@ -136,15 +138,30 @@ class LexicalIndex:
         )
         return (found[0], found[1] / 100) if found else None
 
-    def candidates(self, resolved: dict[str, tuple[str, float]]) -> np.ndarray:
-        """Indexes of the variants sharing the most idf weight with the message."""
+    def pool(self, vocab: Sequence[str], weights: np.ndarray, size: int) -> Pool:
+        """The ``size`` variants sharing the most weight with the message (``weights[j]`` for
+        ``vocab[j]``), and which of those words each of them contains."""
         scores = np.zeros(len(self.variants), dtype=np.float32)
-        for vocab_token, similarity in resolved.values():
-            scores[self.postings[vocab_token]] += self.idf[vocab_token] * similarity
+        for token, weight in zip(vocab, weights.tolist(), strict=True):
+            scores[self.postings[token]] += weight
         hits = np.flatnonzero(scores)
-        if len(hits) > PREFILTER:
-            hits = hits[np.argpartition(scores[hits], -PREFILTER)[-PREFILTER:]]
-        return hits
+        if len(hits) > size:
+            hits = hits[np.argpartition(scores[hits], -size)[-size:]]
+        position = np.full(len(self.variants), -1, dtype=np.int32)
+        position[hits] = np.arange(len(hits), dtype=np.int32)
+        member = np.zeros((len(hits), len(vocab)), dtype=np.float32)
+        for column, token in enumerate(vocab):
+            rows = position[self.postings[token]]
+            member[rows[rows >= 0], column] = 1.0
+        return Pool(hits, member)
+
+
+@dataclass(frozen=True, slots=True)
+class Pool:
+    """Candidate variants (indexes into the lexical index) and their word membership matrix."""
+
+    variants: np.ndarray
+    member: np.ndarray
 
 
 class Matcher:
@@ -214,7 +231,7 @@ class Matcher:
     def _blend(self, text: str, lexical: dict[str, float]) -> list[tuple[str, float]]:
         assert self.semantic is not None
         weight = self.policy.lexical_weight
-        cosines = self.semantic.similarities(text, also=list(lexical))
+        cosines = self.semantic.similarities(text, also=list(lexical)[:SEMANTIC_ALSO])
         span = SAME_MEANING_COSINE - UNRELATED_COSINE
         blended = {
             article: weight * lexical.get(article, 0.0)
@@ -224,22 +241,57 @@ class Matcher:
         return sorted(blended.items(), key=lambda item: item[1], reverse=True)
 
     def _lexical(self, windows: list[list[str]]) -> list[tuple[str, float]]:
-        """Each window (the whole message, its sentences, its stretches of words) against its
-        own best-prefiltered variants, so a long message's question isn't crowded out by
-        variants that share its small talk; an article keeps its best score."""
+        """Each window (the whole message, its sentences, its stretches of words) against the
+        message's best-prefiltered variants, so a long message's question isn't drowned by its
+        small talk; an article keeps its best score. All pairs are scored at once with numpy."""
+        index = self.index
         every = {t for window in windows for t in window}
-        resolved = {t: r for t in every if (r := self.index.resolve(t)) is not None}
+        resolved = {t: r for t in every if (r := index.resolve(t)) is not None}
+        if not resolved:
+            return []
+        columns: dict[str, int] = {}
+        for vocab_token, _similarity in resolved.values():
+            columns.setdefault(vocab_token, len(columns))
+        found, explained, weight = self._window_weights(windows, resolved, columns)
+        size = PREFILTER if len(windows) == 1 else LONG_PREFILTER
+        pool = index.pool(list(columns), explained[0], size)
+        if not len(pool.variants):
+            return []
+        covered = (pool.member @ found.T) / index.weight_sums[pool.variants][:, None]
+        share = (pool.member @ explained.T) / weight[None, :]
+        scores = (100.0 * np.sqrt(covered * share)).max(axis=1)
         best: dict[str, float] = {}
-        for window in windows:
-            hits = {t: resolved[t] for t in window if t in resolved}
-            if not hits:
-                continue
-            for variant in self.index.candidates(hits).tolist():
-                owner = self.index.owners[variant]
-                score = self._score(window, resolved, variant)
-                if score > best.get(owner, 0.0):
-                    best[owner] = score
+        for variant, score in zip(pool.variants.tolist(), scores.tolist(), strict=True):
+            owner = index.owners[variant]
+            if score > best.get(owner, 0.0):
+                best[owner] = score
         return sorted(best.items(), key=lambda item: item[1], reverse=True)
+
+    def _window_weights(
+        self,
+        windows: list[list[str]],
+        resolved: dict[str, tuple[str, float]],
+        columns: dict[str, int],
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per window: the idf weight it brings to each known word (best typo similarity, for
+        coverage; summed over its own words, for how much of it is explained) and its total
+        weight, unknown words included."""
+        idf = self.index.idf
+        found = np.zeros((len(windows), len(columns)), dtype=np.float32)
+        explained = np.zeros_like(found)
+        weight = np.zeros(len(windows), dtype=np.float32)
+        for row, window in enumerate(windows):
+            for token in set(window):
+                hit = resolved.get(token)
+                if hit is None:
+                    weight[row] += self.index.unknown_idf
+                    continue
+                vocab_token, similarity = hit
+                column = columns[vocab_token]
+                weight[row] += idf[vocab_token]
+                explained[row, column] += idf[vocab_token] * similarity
+                found[row, column] = max(found[row, column], idf[vocab_token] * similarity)
+        return found, explained, weight
 
     def _windows(self, norm: Normalizer, text: str) -> list[list[str]]:
         """The whole message, and for long ones each sentence and each window of tokens."""
@@ -252,25 +304,6 @@ class Matcher:
         windows.extend(whole[i : i + WINDOW] for i in range(0, len(whole) - WINDOW // 2, step))
         unique = {tuple(w): w for w in windows if w}
         return list(unique.values())
-
-    def _score(
-        self, window: Sequence[str], resolved: dict[str, tuple[str, float]], variant: int
-    ) -> float:
-        tokens = self.index.variants[variant]
-        idf = self.index.idf
-        found: dict[str, float] = {}
-        message_weight = explained = 0.0
-        for token in set(window):
-            hit = resolved.get(token)
-            weight = idf[hit[0]] if hit else self.index.unknown_idf
-            message_weight += weight
-            if hit and hit[0] in tokens:
-                explained += weight * hit[1]
-                found[hit[0]] = max(found.get(hit[0], 0.0), hit[1])
-        if not found:
-            return 0.0
-        covered = sum(idf[t] * s for t, s in found.items()) / self.index.weight_sums[variant]
-        return 100.0 * math.sqrt(covered * (explained / message_weight))
 
     def decide(self, ranked: list[tuple[str, float]]) -> MatchResult:
         """Apply the policy to a ranking from :meth:`rank`."""

