@@ -90,6 +90,7 @@ async def serve(settings: Settings) -> int:
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level.lower(),
+            log_config=None,  # uvicorn's loggers go through bot/logs.py (format, redaction)
             lifespan="on",
             access_log=False,
         )
