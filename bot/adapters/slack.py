@@ -112,6 +112,7 @@ class SlackAdapter:
         self._names: dict[str, tuple[str, str | None]] = {}
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._sender: asyncio.Task[None] | None = None
         self._stopping = False
         self._socket: Any = None
         self._register()
@@ -120,7 +121,8 @@ class SlackAdapter:
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._tasks.append(asyncio.create_task(self._deliver_forever(), name="slack-send"))
+        self._sender = asyncio.create_task(self._deliver_forever(), name="slack-send")
+        self._tasks.append(self._sender)
         await asyncio.to_thread(self._recover)
         if self.config.app_token:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -130,6 +132,11 @@ class SlackAdapter:
             log.warning("slack: started (Socket Mode)")
         else:
             log.warning("slack: started (HTTP, POST /slack/events)")
+
+    @property
+    def sender_alive(self) -> bool:
+        """Liveness for ``GET /healthz``: the outbox sender task started and has not ended."""
+        return self._sender is not None and not self._sender.done()
 
     async def stop(self) -> None:
         self._stopping = True

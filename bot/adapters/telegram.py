@@ -189,6 +189,7 @@ class TelegramAdapter:
         self._last_sent: dict[str, float] = {}
         self._chat_tasks: dict[str, asyncio.Task[None]] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._sender: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._failures: dict[int, str] = {}
         self._chat_locks: dict[str, asyncio.Lock] = {}
@@ -222,7 +223,8 @@ class TelegramAdapter:
         else:
             await _retrying("switch to polling", self.bot.delete_webhook)
             self._tasks.append(asyncio.create_task(self._poll(), name="telegram-poll"))
-        self._tasks.append(asyncio.create_task(self._deliver_forever(), name="telegram-send"))
+        self._sender = asyncio.create_task(self._deliver_forever(), name="telegram-send")
+        self._tasks.append(self._sender)
         self._tasks.append(asyncio.create_task(self._recover(), name="telegram-recover"))
         mode = "webhook" if self.config.webhook_url else "long polling"
         log.warning("telegram: started as @%s (%s)", self.bot.username, mode)
@@ -230,6 +232,11 @@ class TelegramAdapter:
     @property
     def running(self) -> bool:
         return self.app.running or (bool(self._tasks) and not self._stopping)
+
+    @property
+    def sender_alive(self) -> bool:
+        """Liveness for ``GET /healthz``: the outbox sender task started and has not ended."""
+        return self._sender is not None and not self._sender.done()
 
     async def stop(self) -> None:
         self._stopping = True
