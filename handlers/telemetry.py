@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import case, func
+from sqlalchemy import ColumnElement, case, func
 from sqlalchemy.orm import Session
 from sqlmodel import col, select
 
@@ -50,32 +50,43 @@ class Telemetry:
 
 
 def snapshot(session: Session) -> Telemetry:
+    received, sent, deflections, outboxes = _messages(session)
     return Telemetry(
-        received=_messages_by_platform(session, Message.direction == Direction.IN),
-        sent=_messages_by_platform(
-            session, Message.direction == Direction.OUT, col(Message.delivered_at).is_not(None)
-        ),
-        deflections=_messages_by_platform(
-            session,
-            Message.direction == Direction.OUT,
-            Message.sender == Sender.BOT,
-            col(Message.article_id).is_not(None),
-        ),
+        received=received,
+        sent=sent,
+        deflections=deflections,
         escalations=_escalations(session, open_only=False),
         open_cases=_escalations(session, open_only=True),
-        outboxes=(*_creator_outboxes(session), _agent_outbox(session)),
+        outboxes=(*outboxes, _agent_outbox(session)),
         inbox_pending=_inbox_pending(session),
     )
 
 
-def _messages_by_platform(session: Session, *conditions: object) -> dict[str, int]:
+def _messages(
+    session: Session,
+) -> tuple[dict[str, int], dict[str, int], dict[str, int], list[OutboxCounts]]:
+    """One pass over the message table, grouped by platform (it is the biggest table)."""
+    inbound = Message.direction == Direction.IN
+    outbound = Message.direction == Direction.OUT
+    answered = (Message.sender == Sender.BOT) & col(Message.article_id).is_not(None)
+    count = func.count(col(Message.id))
     rows = session.execute(
-        select(Conversation.platform, func.count(col(Message.id)))
+        select(  # type: ignore[call-overload]
+            Conversation.platform,
+            count.filter(inbound),
+            count.filter(outbound & answered),
+            *_delivery_columns(Message, outbound),
+        )
         .join(Conversation, col(Conversation.id) == Message.conversation_id)
-        .where(*conditions)  # type: ignore[arg-type]
         .group_by(Conversation.platform)
     ).all()
-    return {str(platform): int(count) for platform, count in rows}
+    received, deflections, sent, boxes = {}, {}, {}, []
+    for platform, ins, kb_answers, pending, delivered, failed, attempts in rows:
+        received[str(platform)] = int(ins)
+        deflections[str(platform)] = int(kb_answers)
+        sent[str(platform)] = int(delivered)
+        boxes.append(_outbox("creators", str(platform), pending, delivered, failed, attempts))
+    return received, sent, deflections, boxes
 
 
 def _escalations(session: Session, *, open_only: bool) -> dict[str, int]:
@@ -86,34 +97,25 @@ def _escalations(session: Session, *, open_only: bool) -> dict[str, int]:
     return {str(key): int(count) for key, count in session.execute(query).all()}
 
 
-def _delivery_columns(table: type[Message] | type[AgentPost]) -> tuple[object, ...]:
-    """Pending, delivered and given-up rows, and failed attempts: a delivered row's last
-    attempt succeeded (the console marks rows delivered without counting an attempt)."""
+def _delivery_columns(
+    table: type[Message] | type[AgentPost], *where: ColumnElement[bool]
+) -> tuple[object, ...]:
+    """Pending, delivered and given-up rows, and failed attempts (among rows matching
+    ``where``): a delivered row's last attempt succeeded (the console marks rows delivered
+    without counting an attempt)."""
     delivered = col(table.delivered_at).is_not(None)
     failed = col(table.failed_at).is_not(None)
     attempts = col(table.attempts)
     failed_attempts = case(
         (delivered & (attempts > 0), attempts - 1), (delivered, 0), else_=attempts
     )
+    count = func.count(col(table.id))
     return (
-        func.count(col(table.id)).filter(~delivered, ~failed),
-        func.count(col(table.id)).filter(delivered),
-        func.count(col(table.id)).filter(failed),
-        func.coalesce(func.sum(failed_attempts), 0),
+        count.filter(~delivered, ~failed, *where),
+        count.filter(delivered, *where),
+        count.filter(failed, *where),
+        func.coalesce(func.sum(failed_attempts).filter(*where), 0),
     )
-
-
-def _creator_outboxes(session: Session) -> list[OutboxCounts]:
-    rows = session.execute(
-        select(Conversation.platform, *_delivery_columns(Message))  # type: ignore[call-overload]
-        .join(Conversation, col(Conversation.id) == Message.conversation_id)
-        .where(Message.direction == Direction.OUT)
-        .group_by(Conversation.platform)
-    ).all()
-    return [
-        _outbox("creators", str(platform), pending, delivered, failed, attempts)
-        for platform, pending, delivered, failed, attempts in rows
-    ]
 
 
 def _agent_outbox(session: Session) -> OutboxCounts:
