@@ -9,6 +9,7 @@ from __future__ import annotations
 import http.client
 import itertools
 import json
+import logging
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -20,7 +21,8 @@ from hypothesis import strategies as st
 from sqlalchemy import inspect
 from sqlmodel import Session, col, func, select
 
-from bot.adapters.slack import SlackConfig
+from bot.adapters import slack_blocks as blocks
+from bot.adapters.slack import CREATOR_CHOICE, SlackConfig, case_id
 from bot.adapters.telegram import TelegramConfig, webhook_secret
 from bot.web import MAX_BODY, SLACK_PATH, TELEGRAM_PATH
 from handlers.kb_source import SHIPPED_KB, KbSource
@@ -36,10 +38,12 @@ from tests.fakes.slack_signing import (
     JSON,
     SIGNING_SECRET,
     WRONG_SECRET,
+    block_actions,
     dm_event,
     event_callback,
     event_payload,
     signed_headers,
+    view_submission,
 )
 from tests.fakes.telegram_api import FakeTelegram
 from tests.serving import Service, wait_until
@@ -292,7 +296,10 @@ def test_telegram_webhook_http_limits(telegram_hook: TelegramWebhook) -> None:
 class SlackEvents:
     def __init__(self, puente: Puente, fake: FakeSlack) -> None:
         config = SlackConfig(
-            bot_token=FAKE_BOT_TOKEN, signing_secret=SIGNING_SECRET, api_url=fake.api_url
+            bot_token=FAKE_BOT_TOKEN,
+            signing_secret=SIGNING_SECRET,
+            api_url=fake.api_url,
+            agents=(AGENT,),
         )
         self.puente = puente
         self.service = Service(puente, slack=config).start()
@@ -315,6 +322,7 @@ class SlackEvents:
 def slack_events(puente: Puente) -> Iterator[SlackEvents]:
     with FakeSlack() as fake:
         fake.add_user("U0CREATOR", "vale_stream", real_name="Vale Stream", locale="es-MX")
+        fake.add_user(AGENT, "lucia", real_name="Lucía Agente")
         events = SlackEvents(puente, fake)
         yield events
         events.service.stop()
@@ -364,3 +372,64 @@ def test_slack_events_http_limits_and_missing_fields(slack_events: SlackEvents) 
     assert slack_events.post(huge, chunked=True) == 413
     assert slack_events.post(body) == 200
     assert wait_until(lambda: inbound_texts(slack_events.puente, "slack", "D0LIMITS")) == ["hola"]
+
+
+AGENT = "U0AGENT1"
+BUTTONS = [
+    blocks.TAKE,
+    blocks.RETURN,
+    blocks.RESOLVE,
+    blocks.TRANSFER,
+    blocks.SAVE_KB,
+    blocks.RECLASSIFY,
+    f"{CREATOR_CHOICE}_0",
+]
+CASE_VALUES = st.one_of(
+    ANY_TEXT,
+    st.sampled_from(["1", "²", "١٢", "99999999999999999999999", "-1", "1:", "1:self_harm", "0"]),
+)
+
+
+def listener_errors(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_slack_buttons_with_hostile_values_never_fail(
+    slack_events: SlackEvents, caplog: pytest.LogCaptureFixture
+) -> None:
+    @given(st.sampled_from(BUTTONS), CASE_VALUES, st.sampled_from([AGENT, "U0CREATOR"]))
+    def click(action_id: str, value: str, user: str) -> None:
+        body, content_type = block_actions(action_id, value, user_id=user, channel_id="C0ESC")
+        assert slack_events.post(body.encode("utf-8", "surrogatepass"), content_type) == 200
+
+    click()
+    assert listener_errors(caplog) == []
+
+
+def test_slack_modal_submissions_with_hostile_fields_never_fail(
+    slack_events: SlackEvents, caplog: pytest.LogCaptureFixture
+) -> None:
+    @given(
+        st.sampled_from([blocks.RESOLVE_VIEW, blocks.TRANSFER_VIEW, blocks.SAVE_KB_VIEW]),
+        CASE_VALUES,
+        ANY_TEXT,
+    )
+    def submit(callback_id: str, case: str, text: str) -> None:
+        values = {
+            blocks.SUMMARY: {blocks.SUMMARY: text},
+            blocks.ANSWER: {blocks.ANSWER: text},
+            blocks.QUESTION: {blocks.QUESTION: text},
+        }
+        body, content_type = view_submission(
+            callback_id, values, user_id=AGENT, private_metadata=case
+        )
+        assert slack_events.post(body.encode("utf-8", "surrogatepass"), content_type) == 200
+
+    submit()
+    assert listener_errors(caplog) == []
+
+
+def test_case_ids_are_plain_bounded_numbers() -> None:
+    assert case_id("42") == 42 and case_id("0") == 0
+    for value in ("", "²", "١٢", "-1", "4 2", "1e3", "9" * 19, "42\n"):
+        assert case_id(value) is None, value

@@ -48,6 +48,7 @@ IGNORED_SUBTYPES = {
     "thread_broadcast",
 }
 CREATOR_CHOICE = "creator_choice"
+CASE_ID = re.compile(r"[0-9]{1,18}")
 ROLE_NAMES = {
     "creator": N_("slack_role_creator"),
     "bot": N_("slack_role_bot"),
@@ -194,7 +195,8 @@ class SlackAdapter:
             (blocks.RESOLVE, self._on_resolve_button),
             (blocks.TRANSFER, self._on_transfer_button),
             (blocks.SAVE_KB, self._on_save_kb_button),
-            (CREATOR_CHOICE, self._on_creator_choice),
+            # the suggestion buttons are numbered (creator_choice_0, _1…): unique per message
+            (re.compile(rf"^{CREATOR_CHOICE}(_\d+)?$"), self._on_creator_choice),
             (blocks.RECLASSIFY, self._on_reclassify),
         ):
             self.app.action(action_id)(handler)
@@ -304,8 +306,8 @@ class SlackAdapter:
             if channel:
                 self._hint(channel, user, "slack_hint_agents_only")
             return None
-        value = str(body["actions"][0].get("value") or "")
-        return (int(value), user) if value.isdigit() else None
+        case = case_id(str(body["actions"][0].get("value") or ""))
+        return None if case is None else (case, user)
 
     def _act(self, body: dict[str, Any], kind: AgentActionKind) -> None:
         found = self._case_and_agent(body)
@@ -359,10 +361,10 @@ class SlackAdapter:
 
     def _view_action(self, body: dict[str, Any], view: dict[str, Any]) -> tuple[int, str] | None:
         user = body["user"]["id"]
-        case = str(view.get("private_metadata") or "")
-        if not case.isdigit() or not self.is_agent(user):
+        case = case_id(str(view.get("private_metadata") or ""))
+        if case is None or not self.is_agent(user):
             return None
-        return int(case), user
+        return case, user
 
     def _on_resolve_view(
         self, ack: Callable[[], None], body: dict[str, Any], view: dict[str, Any]
@@ -413,9 +415,10 @@ class SlackAdapter:
             return
         action = body["actions"][0]
         value = str((action.get("selected_option") or {}).get("value") or action.get("value") or "")
-        case, _, category = value.partition(":")
-        if case.isdigit() and category:
-            reclassify = AgentAction(AgentActionKind.RECLASSIFY, int(case), user, category=category)
+        number, _, category = value.partition(":")
+        case = case_id(number)
+        if case is not None and category:
+            reclassify = AgentAction(AgentActionKind.RECLASSIFY, case, user, category=category)
             self._apply(reclassify, channel)
 
     def _on_creator_choice(self, ack: Callable[[], None], body: dict[str, Any]) -> None:
@@ -707,6 +710,14 @@ def blocks_attachment(file: dict[str, Any]) -> Any:
         file.get("size"),
         source=PLATFORM,
     )
+
+
+def case_id(value: str) -> int | None:
+    """A case number from a button's value or a modal's metadata; None unless it is a plain
+    ASCII number a database id can hold ("²".isdigit() is true, and ids are 64-bit)."""
+    if not CASE_ID.fullmatch(value):
+        return None
+    return int(value)
 
 
 def _later(moment: datetime | None, now: datetime) -> bool:
