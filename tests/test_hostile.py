@@ -211,6 +211,34 @@ class TelegramWebhook:
             },
         }
 
+    def callback(self, chat: int, data: str) -> dict[str, Any]:
+        """A press on one of the bot's buttons carrying ``data``."""
+        self.fake.add_chat(chat, first_name="Vale")
+        number = next(counter)
+        user = {"id": chat, "is_bot": False, "first_name": "Vale", "language_code": "es"}
+        return {
+            "update_id": 700_000 + number,
+            "callback_query": {
+                "id": str(number),
+                "from": user,
+                "chat_instance": "1",
+                "data": data,
+                "message": {
+                    "message_id": number,
+                    "date": int(time.time()),
+                    "chat": {"id": chat, "type": "private", "first_name": "Vale"},
+                    "from": {"id": 1, "is_bot": True, "first_name": "Puente"},
+                    "text": "¿Te refieres a…?",
+                },
+            },
+        }
+
+    def errors(self) -> list[str]:
+        """Errors recorded on handled updates."""
+        with Session(self.puente.engine) as session:
+            failed = select(InboundUpdate.error).where(col(InboundUpdate.error).is_not(None))
+            return [str(error) for error in session.exec(failed).all()]
+
     def all_finished(self) -> bool:
         with Session(self.puente.engine) as session:
             waiting = select(InboundUpdate).where(col(InboundUpdate.processed_at).is_(None))
@@ -238,6 +266,20 @@ def test_telegram_webhook_stores_any_text_verbatim(
     assert status == 200
     stored = wait_until(lambda: inbound_texts(telegram_hook.puente, "telegram", str(chat)))
     assert stored == [storable(text)]
+    wait_until(telegram_hook.all_finished)
+    assert telegram_hook.errors() == []
+
+
+@given(TEXTS.filter(bool).map(lambda t: t[:64]).filter(lambda t: not has_surrogates(t)))
+def test_telegram_button_presses_carry_any_data_verbatim(
+    telegram_hook: TelegramWebhook, data: str
+) -> None:
+    chat = 8_100_000 + next(counter)
+    assert telegram_hook.post(json.dumps(telegram_hook.callback(chat, data)).encode()) == 200
+    stored = wait_until(lambda: inbound_texts(telegram_hook.puente, "telegram", str(chat)))
+    assert stored == [storable(data)]
+    wait_until(telegram_hook.all_finished)
+    assert telegram_hook.errors() == []
 
 
 @given(
