@@ -46,18 +46,6 @@ def _phone(match: re.Match[str]) -> str:
     return "<phone>" if number.startswith("+") or digits >= _MIN_GROUPED_DIGITS else number
 
 
-class RedactingFilter(logging.Filter):
-    """Rewrites every record's final message (for handlers that don't use the formatters
-    below)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = redact(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
-        return True
-
-
 class RedactingTextFormatter(logging.Formatter):
     """One line per record; message and traceback redacted, the timestamp left as it is."""
 
