@@ -86,7 +86,9 @@ def _redacted(value: Any) -> Any:
         return {key: _redacted(item) for key, item in value.items()}
     if isinstance(value, list | tuple | set):
         return [_redacted(item) for item in value]
-    return value
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return redact(str(value))  # any other object is written as its str(): redact that
 
 
 def formatter(log_format: str) -> logging.Formatter:

@@ -28,6 +28,14 @@ def restore_logging() -> Iterator[None]:
     root.setLevel(level)
 
 
+class _Creator:
+    def __init__(self, email: str) -> None:
+        self.email = email
+
+    def __str__(self) -> str:
+        return f"Creator({self.email})"
+
+
 def _records(capsys: pytest.CaptureFixture[str]) -> list[str]:
     return [line for line in capsys.readouterr().err.splitlines() if line]
 
@@ -47,7 +55,13 @@ def test_json_lines_carry_fields_and_redact_personal_data(
         EMAIL,
         PHONE,
         CARD,
-        extra={"chat": "5551001", "contact": {"phone": LOCAL_PHONE}, "token": SLACK_TOKEN},
+        extra={
+            "chat": "5551001",
+            "contact": {"phone": LOCAL_PHONE},
+            "token": SLACK_TOKEN,
+            "attempts": 3,
+            "creator": _Creator(EMAIL),
+        },
     )
     try:
         raise RuntimeError(f"https://api.telegram.org/bot{TELEGRAM_TOKEN}/sendMessage failed")
@@ -58,7 +72,8 @@ def test_json_lines_carry_fields_and_redact_personal_data(
     first, second = (json.loads(line) for line in lines)
     assert first["level"] == "WARNING" and first["logger"] == "puente.test"
     assert first["time"].startswith("20") and "T" in first["time"]
-    assert first["chat"] == "5551001"
+    assert first["chat"] == "5551001" and first["attempts"] == 3
+    assert first["creator"] == "Creator(<email>)"
     assert "<email>" in first["message"] and "<phone>" in first["message"]
     assert first["message"].endswith("•••• •••• •••• 6467")
     assert first["contact"] == {"phone": "<phone>"} and first["token"] == "<slack-token>"
