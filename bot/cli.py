@@ -65,6 +65,11 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the web process (health check, webhooks)")
     serve.set_defaults(func=_serve)
 
+    worker = commands.add_parser(
+        "worker", help="fire SLA timers, page repeats, nudges and auto-closes (until SIGTERM)"
+    )
+    worker.set_defaults(func=_worker)
+
     tickets = commands.add_parser("tickets", help="list escalations")
     tickets.add_argument("--open", action="store_true", help="only cases not yet closed")
     tickets.add_argument("--locale", choices=SUPPORTED_LOCALES, default=None)
@@ -112,6 +117,12 @@ def _serve(_: argparse.Namespace, settings: Settings) -> int:
     except ValueError as exc:  # a malformed token or setting: say which, never echo it
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+def _worker(_: argparse.Namespace, settings: Settings) -> int:
+    from bot.worker import main as run_worker
+
+    return run_worker(settings)
 
 
 def _tickets(args: argparse.Namespace, settings: Settings) -> int:
