@@ -8,7 +8,8 @@ database never sees is kept in this process: HTTP requests the web app turned aw
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -17,6 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from handlers.models import utcnow
 from handlers.telemetry import Telemetry, snapshot
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -26,13 +28,14 @@ log = logging.getLogger("puente.metrics")
 class DatabaseCollector(Collector):
     """Reads :func:`handlers.telemetry.snapshot` on every scrape."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, clock: Callable[[], datetime]) -> None:
         self.engine = engine
+        self.clock = clock
 
     def collect(self) -> Iterator[Metric]:
         try:
             with Session(self.engine) as session:
-                counts = snapshot(session)
+                counts = snapshot(session, self.clock())
         except SQLAlchemyError as exc:
             log.warning("metrics: database unreachable (%s)", type(exc).__name__)
             yield GaugeMetricFamily(
@@ -45,6 +48,7 @@ class DatabaseCollector(Collector):
         yield from _messages(counts)
         yield from _cases(counts)
         yield from _outboxes(counts)
+        yield from _timers(counts)
 
     def describe(self) -> Iterator[Metric]:
         return iter(())  # no collection at registration time (the database may be down)
@@ -117,12 +121,27 @@ def _outboxes(counts: Telemetry) -> Iterator[Metric]:
     yield from (depth, failures, undeliverable)
 
 
+def _timers(counts: Telemetry) -> Iterator[Metric]:
+    yield _per(
+        GaugeMetricFamily(
+            "puente_timers_due",
+            "Timers due and not fired yet (growing: no worker is running)",
+            labels=["kind"],
+        ),
+        counts.timers_due,
+    )
+    yield _per(
+        CounterMetricFamily("puente_timers_fired", "Timers fired by workers", labels=["kind"]),
+        counts.timers_fired,
+    )
+
+
 class Metrics:
     """One registry per web app (tests build several apps in one process)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, clock: Callable[[], datetime] = utcnow) -> None:
         self.registry = CollectorRegistry(auto_describe=False)
-        self.registry.register(DatabaseCollector(engine))
+        self.registry.register(DatabaseCollector(engine, clock))
         self.rejected = Counter(
             "puente_http_rejected",
             "Webhook requests answered with a 4xx or 5xx, by this process",

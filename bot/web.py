@@ -44,7 +44,7 @@ def build_web_app(
     max_body: int = MAX_BODY,
     health_timeout: float = HEALTH_TIMEOUT,
 ) -> Starlette:
-    metrics = Metrics(puente.engine)
+    metrics = Metrics(puente.engine, lambda: puente.clock())
 
     def rejected(route: str, status: int, reason: str) -> PlainTextResponse:
         metrics.rejected.labels(route, str(status)).inc()

@@ -8,6 +8,7 @@ deflection rates, KB gaps, reports — live in ``handlers/insights.py``.)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, case, func
 from sqlalchemy.orm import Session
@@ -21,6 +22,7 @@ from handlers.models import (
     InboundUpdate,
     Message,
     Sender,
+    Timer,
 )
 
 AGENTS_PLATFORM = "slack"  # the agents' outbox is delivered by the Slack adapter
@@ -47,9 +49,11 @@ class Telemetry:
     open_cases: dict[str, int] = field(default_factory=dict)  # per status, not resolved
     outboxes: tuple[OutboxCounts, ...] = ()
     inbox_pending: dict[str, int] = field(default_factory=dict)  # raw updates not yet handled
+    timers_due: dict[str, int] = field(default_factory=dict)  # due, not fired yet, per kind
+    timers_fired: dict[str, int] = field(default_factory=dict)  # per kind
 
 
-def snapshot(session: Session) -> Telemetry:
+def snapshot(session: Session, now: datetime) -> Telemetry:
     received, sent, deflections, outboxes = _messages(session)
     return Telemetry(
         received=received,
@@ -59,6 +63,8 @@ def snapshot(session: Session) -> Telemetry:
         open_cases=_escalations(session, open_only=True),
         outboxes=(*outboxes, _agent_outbox(session)),
         inbox_pending=_inbox_pending(session),
+        timers_due=_timers(session, col(Timer.fired_at).is_(None), col(Timer.due_at) <= now),
+        timers_fired=_timers(session, col(Timer.fired_at).is_not(None)),
     )
 
 
@@ -145,3 +151,12 @@ def _inbox_pending(session: Session) -> dict[str, int]:
         .group_by(InboundUpdate.platform)
     ).all()
     return {str(platform): int(count) for platform, count in rows}
+
+
+def _timers(session: Session, *where: ColumnElement[bool]) -> dict[str, int]:
+    rows = session.execute(
+        select(Timer.kind, func.count(col(Timer.id)))
+        .where(col(Timer.cancelled_at).is_(None), *where)
+        .group_by(Timer.kind)
+    ).all()
+    return {str(kind): int(count) for kind, count in rows}

@@ -22,6 +22,7 @@ from handlers.models import (
     InboundUpdate,
     Message,
     Sender,
+    Timer,
     utcnow,
 )
 from handlers.telemetry import OutboxCounts, snapshot
@@ -104,9 +105,15 @@ def test_counts_per_platform_outbox_and_priority(session: Session) -> None:
             platform="telegram", update_key="8", payload="{}", processed_at=now - timedelta(1)
         )
     )
+    hour = timedelta(hours=1)
+    session.add(Timer(kind="sla_breach", escalation_id=case, due_at=now - hour))
+    session.add(Timer(kind="sla_breach", escalation_id=case, due_at=now - 2 * hour))
+    session.add(Timer(kind="nudge", escalation_id=case, due_at=now + hour))  # not due yet
+    session.add(Timer(kind="nudge", due_at=now - hour, cancelled_at=now))
+    session.add(Timer(kind="nudge", due_at=now - hour, fired_at=now - hour))
     session.flush()
 
-    counts = snapshot(session)
+    counts = snapshot(session, now)
 
     assert counts.received == {"telegram": 3, "slack": 1}
     assert counts.sent == {"telegram": 2, "slack": 1}
@@ -114,6 +121,7 @@ def test_counts_per_platform_outbox_and_priority(session: Session) -> None:
     assert counts.escalations == {"P1": 1, "P3": 2}
     assert counts.open_cases == {"open": 2}
     assert counts.inbox_pending == {"telegram": 1}
+    assert counts.timers_due == {"sla_breach": 2} and counts.timers_fired == {"nudge": 1}
     boxes = {(box.outbox, box.platform): box for box in counts.outboxes}
     assert boxes[("creators", "telegram")] == OutboxCounts(
         "creators", "telegram", pending=1, delivered=2, undeliverable=1, failed_attempts=5
@@ -127,6 +135,6 @@ def test_counts_per_platform_outbox_and_priority(session: Session) -> None:
 
 
 def test_an_empty_database_counts_nothing(session: Session) -> None:
-    counts = snapshot(session)
-    assert counts.received == {} and counts.escalations == {}
+    counts = snapshot(session, utcnow())
+    assert counts.received == {} and counts.escalations == {} and counts.timers_due == {}
     assert [box.pending for box in counts.outboxes] == [0]
