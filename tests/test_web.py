@@ -16,6 +16,7 @@ from sqlalchemy import create_engine
 from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
+from bot.adapters.slack import SlackConfig
 from bot.adapters.telegram import TelegramConfig
 from bot.web import build_web_app
 from handlers.db import make_engine
@@ -23,6 +24,8 @@ from handlers.delivery import Outbox
 from handlers.models import Direction, Message
 from handlers.router import Puente
 from tests.conftest import Creator
+from tests.fakes.slack_api import FAKE_BOT_TOKEN, FakeSlack
+from tests.fakes.slack_signing import SIGNING_SECRET
 from tests.fakes.telegram_api import FakeTelegram
 from tests.serving import Service, wait_until
 
@@ -240,5 +243,23 @@ def test_rejected_webhook_requests_are_counted(puente: Puente) -> None:
             route = "/telegram/webhook"
             assert value(samples, "puente_http_rejected_total", route=route, status="415") == 1
             assert value(samples, "puente_http_rejected_total", route=route, status="401") == 1
+        finally:
+            service.stop()
+
+
+def test_healthz_checks_the_slack_sender_too(puente: Puente) -> None:
+    with FakeSlack() as fake:
+        config = SlackConfig(
+            bot_token=FAKE_BOT_TOKEN, signing_secret=SIGNING_SECRET, api_url=fake.api_url
+        )
+        service = Service(puente, slack=config).start()
+        try:
+            status, body = _get(service.base + "/healthz")
+            assert status == 200 and json.loads(body)["slack_sender"] == "running"
+            assert service.slack is not None and service.slack._sender is not None
+            service.loop.call_soon_threadsafe(service.slack._sender.cancel)
+            wait_until(service.slack._sender.done)
+            status, body = _get(service.base + "/healthz")
+            assert status == 503 and json.loads(body)["slack_sender"] == "stopped"
         finally:
             service.stop()
