@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from sqlalchemy import inspect
 from sqlmodel import Session, col, func, select
@@ -379,8 +379,25 @@ def test_slack_dm_stores_any_text_verbatim(slack_events: SlackEvents, text: str)
     assert stored == [storable(text)]
 
 
+# the fields Slack's SDK reads ids and routing from, as it builds a request
+BOLT_KEYS = st.sampled_from(
+    [
+        "type", "team", "team_id", "enterprise", "enterprise_id", "user", "user_id", "channel",
+        "channel_id", "event", "authorizations", "is_enterprise_install", "api_app_id", "view",
+        "actions", "container", "message", "event_id", "callback_id", "command", "trigger_id",
+    ]
+)  # fmt: skip
+BOLT_SHAPES = st.dictionaries(BOLT_KEYS, JSON_VALUES, max_size=6)
+
+
+@example((b'{"team": true}', JSON))
+@example((b'{"view": null}', JSON))
+@example((b'{"type": "event_callback", "event_id": "Ev2", "event": null}', JSON))
+@example((b'{"type": "event_callback", "event_id": "Ev1", "event": 5}', JSON))
 @given(
     st.one_of(
+        BOLT_SHAPES.map(lambda v: (json.dumps(v).encode(), JSON)),
+        BOLT_SHAPES.map(lambda v: (urlencode({"payload": json.dumps(v)}).encode(), FORM)),
         st.binary(max_size=300).map(lambda b: (b, JSON)),
         JSON_VALUES.map(lambda v: (json.dumps(v).encode(), JSON)),
         JSON_VALUES.map(lambda v: (urlencode({"payload": json.dumps(v)}).encode(), FORM)),

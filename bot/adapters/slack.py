@@ -51,6 +51,7 @@ IGNORED_SUBTYPES = {
 }
 CREATOR_CHOICE = "creator_choice"
 CASE_ID = re.compile(r"[0-9]{1,18}")
+MALFORMED = (TypeError, AttributeError, KeyError, ValueError, IndexError)
 ROLE_NAMES = {
     "creator": N_("slack_role_creator"),
     "bot": N_("slack_role_bot"),
@@ -179,12 +180,18 @@ class SlackAdapter:
     ) -> tuple[int, dict[str, str], str]:
         """HTTP mode: the web route hands every request here (in a worker thread); Bolt checks
         the signature and routes it."""
-        request = BoltRequest(
-            body=body.decode("utf-8", errors="replace"),
-            query=query,
-            headers={name: [value] for name, value in headers.items()},
-        )
-        response = self.app.dispatch(request)
+        try:
+            request = BoltRequest(
+                body=body.decode("utf-8", errors="replace"),
+                query=query,
+                headers={name: [value] for name, value in headers.items()},
+            )
+            response = self.app.dispatch(request)
+        except MALFORMED as exc:
+            # Bolt reads ids and routing out of the body as it builds and routes a request, and
+            # trips over shapes Slack never sends ({"team": true}, an "event" that is a number)
+            log.warning("slack: malformed request refused (%s)", type(exc).__name__)
+            return 400, {}, "malformed Slack request"
         reply_headers = {name: values[0] for name, values in response.headers.items() if values}
         return response.status, reply_headers, response.body
 
