@@ -1,4 +1,4 @@
-"""The ``puente`` command: chat, tickets, kb import/export/match."""
+"""The ``puente`` command: chat, tickets, kb import/export/match/review, report."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from bot.app import build_puente, encoder, match_policy
+from bot.cli_insights import add_commands as add_insights_commands
 from bot.config import Settings
 from bot.logs import configure as configure_logging
 from handlers import store
@@ -99,6 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     kb_match.add_argument("--kb", type=Path, default=None, help="KB file (default: the shipped KB)")
     kb_match.set_defaults(func=_kb_match)
+    add_insights_commands(commands, kb_commands)
     return parser
 
 

@@ -85,6 +85,7 @@ class Settings(BaseSettings):
         24.0, gt=0, validation_alias=_env("PUENTE_AUTO_CLOSE_AFTER_HOURS")
     )
     worker_seconds: float = Field(5.0, gt=0, validation_alias=_env("PUENTE_WORKER_SECONDS"))
+    repeat_days: int = Field(10, ge=0, le=365, validation_alias=_env("PUENTE_REPEAT_DAYS"))
     host: str = Field("0.0.0.0", validation_alias=_env("HOST"))
     port: int = Field(8000, ge=1, le=65535, validation_alias=_env("PORT"))
     log_level: str = Field("WARNING", validation_alias=_env("PUENTE_LOG_LEVEL"))

@@ -229,3 +229,12 @@ class Timer(SQLModel, table=True):
     cancelled_at: datetime | None = None
     claimed_by: str | None = None
     lease_until: datetime | None = None
+
+
+class KbGapDismissal(SQLModel, table=True):
+    """A "missing topic" (KB gap cluster) someone reviewed and rejected: not offered again."""
+
+    key: str = Field(primary_key=True, max_length=40)
+    label: str = Field(default="", sa_column=Column(Text, nullable=False))
+    reviewer: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)

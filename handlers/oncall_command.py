@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session, col, select
 
-from handlers import paging, store
+from handlers import metrics, paging, store
 from handlers.i18n import N_, Translator, translator
 from handlers.models import Escalation, Page, as_utc
+from handlers.report import headline_lines
+from handlers.sla import targets_table
 from handlers.timers import sla_due
 
 if TYPE_CHECKING:
@@ -169,7 +171,7 @@ class OncallCommand:
             for p in answered
             if p.acked_at is not None
         ]
-        return t.gettext(
+        paging_line = t.gettext(
             "oncall_stats",
             open=len(open_cases),
             p1=sum(1 for c in open_cases if c.priority == "P1"),
@@ -179,6 +181,15 @@ class OncallCommand:
             acked=len(answered),
             ack_time=t.timedelta(statistics.median(waits)) if waits else "-",
         )
+        figures = metrics.headline(
+            session,
+            since,
+            self.now,
+            matcher=self.puente.kb.matcher(),
+            targets=targets_table(self.puente.oncall.sla),
+        )
+        lines = [f"*{label}:* {value}" for label, value in headline_lines(figures, t)]
+        return "\n".join([paging_line, *lines])
 
     # -- helpers ---------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from sqlmodel import Session
 from handlers import casework, store
 from handlers.actions import SURVEY_PAYLOAD, ActionRejected, AgentAction, AgentActionKind
 from handlers.agents import AgentDesk
+from handlers.assist import latest_question
 from handlers.casework import Kind, Routing
 from handlers.conversation import Event, bot_answers, next_state
 from handlers.i18n import SUPPORTED_LOCALES, Translator, negotiate, timezone_for, translator
@@ -389,6 +390,8 @@ class Puente:
         if case is None:
             return
         casework.creator_line(turn.session, case, turn.creator, turn.text, turn.message.attachments)
+        if latest_question([turn.text]):  # the card's suggested KB answers follow the question
+            casework.post(turn.session, case, Kind.UPDATE)
         if state is not ConversationState.ESCALATED:
             return
         if detect(turn.text) is Intent.HUMAN_REQUEST:

@@ -201,3 +201,6 @@ def test_stats_give_headline_figures(oncall: Oncall, puente: Puente) -> None:
     stats = oncall("stats", user=JANE)
     assert "Open cases: 1 (P1: 1, P2: 0)" in stats
     assert "Pages: 1, acknowledged: 1" in stats
+    assert "*Cases:* 1" in stats
+    escalation_rate = stats.split("*Escalation rate:* ")[1].splitlines()[0]
+    assert escalation_rate.startswith("100"), stats
