@@ -44,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         fields = ", ".join(str(e["loc"][0]) for e in exc.errors() if e.get("loc"))
         print(f"error: invalid configuration in the environment: {fields}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     try:
         return int(args.func(args, settings) or 0)
     except KbFormatError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import AliasChoices, Field, field_validator
@@ -88,6 +89,9 @@ class Settings(BaseSettings):
     host: str = Field("0.0.0.0", validation_alias=_env("HOST"))
     port: int = Field(8000, ge=1, le=65535, validation_alias=_env("PORT"))
     log_level: str = Field("WARNING", validation_alias=_env("PUENTE_LOG_LEVEL"))
+    log_format: Literal["text", "json"] = Field("text", validation_alias=_env("PUENTE_LOG_FORMAT"))
+    max_body_bytes: int = Field(1_048_576, ge=1024, validation_alias=_env("PUENTE_MAX_BODY_BYTES"))
+    health_timeout: float = Field(2.0, gt=0, validation_alias=_env("PUENTE_HEALTH_TIMEOUT"))
 
     @field_validator("oncall_handoff")
     @classmethod

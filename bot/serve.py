@@ -84,13 +84,21 @@ async def serve(settings: Settings) -> int:
         for adapter in adapters:
             await adapter.stop()
 
-    app = build_web_app(puente, telegram=telegram, slack=slack, on_shutdown=stop_adapters)
+    app = build_web_app(
+        puente,
+        telegram=telegram,
+        slack=slack,
+        on_shutdown=stop_adapters,
+        max_body=settings.max_body_bytes,
+        health_timeout=settings.health_timeout,
+    )
     server = _Server(
         uvicorn.Config(
             app,
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level.lower(),
+            log_config=None,  # uvicorn's loggers go through bot/logs.py (format, redaction)
             lifespan="on",
             access_log=False,
         )

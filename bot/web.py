@@ -1,10 +1,11 @@
-"""The ASGI app served by ``puente serve``: health, and the chat platforms' webhooks."""
+"""The ASGI app served by ``puente serve``: health, metrics, and the chat platforms' webhooks."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -14,15 +15,24 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from bot.http_input import JSON, SLACK_TYPES, Rejection, read_body, slack_body_problem
+from bot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from bot.metrics import Metrics
 from handlers.router import Puente
 
 if TYPE_CHECKING:
     from bot.adapters.slack import SlackAdapter
     from bot.adapters.telegram import TelegramAdapter
 
-MAX_BODY = 1_000_000
+MAX_BODY = 1_048_576
+HEALTH_TIMEOUT = 2.0
 TELEGRAM_PATH = "/telegram/webhook"
 SLACK_PATH = "/slack/events"
+
+
+class _Sender(Protocol):
+    @property
+    def sender_alive(self) -> bool: ...
 
 
 def build_web_app(
@@ -31,44 +41,62 @@ def build_web_app(
     telegram: TelegramAdapter | None = None,
     slack: SlackAdapter | None = None,
     on_shutdown: Callable[[], Awaitable[None]] | None = None,
+    max_body: int = MAX_BODY,
+    health_timeout: float = HEALTH_TIMEOUT,
 ) -> Starlette:
+    metrics = Metrics(puente.engine, lambda: puente.clock())
+
+    def rejected(route: str, status: int, reason: str) -> PlainTextResponse:
+        metrics.rejected.labels(route, str(status)).inc()
+        return PlainTextResponse(reason, status_code=status)
+
     async def healthz(_: Request) -> JSONResponse:
-        try:
-            with puente.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
-        except SQLAlchemyError:
-            return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
-        body: dict[str, object] = {
-            "status": "ok",
-            "database": "ok",
-            "kb_articles": len(puente.kb.kb),
-        }
-        if telegram is not None:
-            body["telegram"] = "running" if telegram.running else "stopped"
-        return JSONResponse(body)
+        """200 when the database answers ``SELECT 1`` in time and every configured sender runs;
+        503 otherwise. The body names each check."""
+        checks = {"database": await _database(puente, health_timeout)}
+        senders: dict[str, _Sender | None] = {"telegram": telegram, "slack": slack}
+        for name, adapter in senders.items():
+            if adapter is not None:
+                checks[f"{name}_sender"] = "running" if adapter.sender_alive else "stopped"
+        healthy = all(value in {"ok", "running"} for value in checks.values())
+        body: dict[str, object] = {"status": "ok" if healthy else "error", **checks}
+        if healthy:
+            body["kb_articles"] = await run_in_threadpool(lambda: len(puente.kb.kb))
+        return JSONResponse(body, status_code=200 if healthy else 503)
+
+    async def metrics_page(_: Request) -> Response:
+        content = await run_in_threadpool(metrics.render)
+        return Response(content, media_type=METRICS_CONTENT_TYPE)
 
     async def telegram_webhook(request: Request) -> PlainTextResponse:
         if telegram is None:
-            return PlainTextResponse("telegram is not configured", status_code=404)
-        body = await _bounded_body(request)
-        if body is None:
-            return PlainTextResponse("payload too large", status_code=413)
+            return rejected(TELEGRAM_PATH, 404, "telegram is not configured")
+        try:
+            body = await read_body(request, max_body, frozenset({JSON}))
+        except Rejection as problem:
+            return rejected(TELEGRAM_PATH, problem.status, problem.reason)
         secret = request.headers.get("x-telegram-bot-api-secret-token")
         status, reason = await telegram.receive_webhook(secret, body)
+        if status >= 400:
+            return rejected(TELEGRAM_PATH, status, reason)
         return PlainTextResponse(reason, status_code=status)
 
     async def slack_events(request: Request) -> Response:
         """Bolt verifies the signature and routes; its dispatch is synchronous (it waits for
         listeners to ack), so it runs in a worker thread, never on the event loop."""
         if slack is None:
-            return PlainTextResponse("slack is not configured", status_code=404)
-        body = await _bounded_body(request)
-        if body is None:
-            return PlainTextResponse("payload too large", status_code=413)
+            return rejected(SLACK_PATH, 404, "slack is not configured")
+        try:
+            body = await read_body(request, max_body, SLACK_TYPES)
+            slack_body_problem(body, request.headers.get("content-type", ""))
+        except Rejection as problem:
+            return rejected(SLACK_PATH, problem.status, problem.reason)
         headers = dict(request.headers.items())
         status, reply_headers, reply = await run_in_threadpool(
             slack.handle_http, body, request.url.query, headers
         )
+        if status >= 400:
+            metrics.rejected.labels(SLACK_PATH, str(status)).inc()
         return Response(content=reply, status_code=status, headers=reply_headers)
 
     @contextlib.asynccontextmanager
@@ -82,18 +110,24 @@ def build_web_app(
         lifespan=lifespan,
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/metrics", metrics_page, methods=["GET"]),
             Route(TELEGRAM_PATH, telegram_webhook, methods=["POST"]),
             Route(SLACK_PATH, slack_events, methods=["POST"]),
         ],
     )
 
 
-async def _bounded_body(request: Request) -> bytes | None:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
+async def _database(puente: Puente, timeout: float) -> str:
+    """``SELECT 1`` in a worker thread, so a hung database can't stall the event loop."""
+
+    def ping() -> None:
+        with puente.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    try:
+        await asyncio.wait_for(asyncio.to_thread(ping), timeout)
+    except TimeoutError:
+        return "timeout"
+    except (SQLAlchemyError, OSError):
+        return "unreachable"
+    return "ok"

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy.engine import Engine
 
 from handlers.db import make_engine
@@ -15,6 +16,20 @@ from handlers.router import Puente
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_BENCH = REPO.parent / "shared" / "bench"
+
+# Property tests: a moderate number of examples by default so the suite stays fast in CI;
+# ``pytest --hypothesis-profile=thorough`` digs deeper before a release.
+_HYPOTHESIS = {
+    "deadline": None,
+    "suppress_health_check": [
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+}
+settings.register_profile("puente", max_examples=40, **_HYPOTHESIS)  # type: ignore[arg-type]
+settings.register_profile("thorough", max_examples=1000, **_HYPOTHESIS)  # type: ignore[arg-type]
+settings.load_profile("puente")
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -393,3 +393,16 @@ def test_agents_correct_the_triage_from_the_card(
     wait_until(lambda: case_row(puente).priority == "P1")
     assert case_row(puente).category == "violent_threat"
     wait_until(lambda: any("violent_threat" in line for line in desk.thread(card["ts"])))
+
+
+def test_a_creator_pressing_a_numbered_suggestion_gets_the_answer(
+    service: Service, desk: Desk, slack_api: FakeSlack, puente: Puente
+) -> None:
+    channel = "D0CHOICE"
+    payload = block_actions(
+        "creator_choice_1", "no me llegan los regalos", user_id="U0CREATOR", channel_id=channel
+    )
+    assert post_signed(desk.url, *payload).status == 200
+    answer = wait_until(lambda: slack_api.posted(channel))[0]
+    article = puente.kb.kb.get("gift-not-received")
+    assert article is not None and article.answer("es")[:30] in answer["text"]

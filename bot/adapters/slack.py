@@ -55,6 +55,8 @@ IGNORED_SUBTYPES = {
     "thread_broadcast",
 }
 CREATOR_CHOICE = "creator_choice"
+CASE_ID = re.compile(r"[0-9]{1,18}")
+MALFORMED = (TypeError, AttributeError, KeyError, ValueError, IndexError)
 ROLE_NAMES = {
     "creator": N_("slack_role_creator"),
     "bot": N_("slack_role_bot"),
@@ -123,6 +125,7 @@ class SlackAdapter:
         self._names: dict[str, tuple[str, str | None]] = {}
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._sender: asyncio.Task[None] | None = None
         self._stopping = False
         self._socket: Any = None
         self._register()
@@ -131,7 +134,8 @@ class SlackAdapter:
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._tasks.append(asyncio.create_task(self._deliver_forever(), name="slack-send"))
+        self._sender = asyncio.create_task(self._deliver_forever(), name="slack-send")
+        self._tasks.append(self._sender)
         await asyncio.to_thread(self._recover)
         if self.config.app_token:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -141,6 +145,11 @@ class SlackAdapter:
             log.warning("slack: started (Socket Mode)")
         else:
             log.warning("slack: started (HTTP, POST /slack/events)")
+
+    @property
+    def sender_alive(self) -> bool:
+        """Liveness for ``GET /healthz``: the outbox sender task started and has not ended."""
+        return self._sender is not None and not self._sender.done()
 
     async def stop(self) -> None:
         self._stopping = True
@@ -177,12 +186,18 @@ class SlackAdapter:
     ) -> tuple[int, dict[str, str], str]:
         """HTTP mode: the web route hands every request here (in a worker thread); Bolt checks
         the signature and routes it."""
-        request = BoltRequest(
-            body=body.decode("utf-8", errors="replace"),
-            query=query,
-            headers={name: [value] for name, value in headers.items()},
-        )
-        response = self.app.dispatch(request)
+        try:
+            request = BoltRequest(
+                body=body.decode("utf-8", errors="replace"),
+                query=query,
+                headers={name: [value] for name, value in headers.items()},
+            )
+            response = self.app.dispatch(request)
+        except MALFORMED as exc:
+            # Bolt reads ids and routing out of the body as it builds and routes a request, and
+            # trips over shapes Slack never sends ({"team": true}, an "event" that is a number)
+            log.warning("slack: malformed request refused (%s)", type(exc).__name__)
+            return 400, {}, "malformed Slack request"
         reply_headers = {name: values[0] for name, values in response.headers.items() if values}
         return response.status, reply_headers, response.body
 
@@ -204,7 +219,8 @@ class SlackAdapter:
             (blocks.RESOLVE, self._on_resolve_button),
             (blocks.TRANSFER, self._on_transfer_button),
             (blocks.SAVE_KB, self._on_save_kb_button),
-            (CREATOR_CHOICE, self._on_creator_choice),
+            # the suggestion buttons are numbered (creator_choice_0, _1…): unique per message
+            (re.compile(rf"^{CREATOR_CHOICE}(_\d+)?$"), self._on_creator_choice),
             (blocks.RECLASSIFY, self._on_reclassify),
         ):
             self.app.action(action_id)(handler)
@@ -316,8 +332,8 @@ class SlackAdapter:
             if channel:
                 self._hint(channel, user, N_("slack_hint_agents_only"))
             return None
-        value = str(body["actions"][0].get("value") or "")
-        return (int(value), user) if value.isdigit() else None
+        case = case_id(str(body["actions"][0].get("value") or ""))
+        return None if case is None else (case, user)
 
     def _act(self, body: dict[str, Any], kind: AgentActionKind) -> None:
         found = self._case_and_agent(body)
@@ -376,10 +392,10 @@ class SlackAdapter:
 
     def _view_action(self, body: dict[str, Any], view: dict[str, Any]) -> tuple[int, str] | None:
         user = body["user"]["id"]
-        case = str(view.get("private_metadata") or "")
-        if not case.isdigit() or not self.is_agent(user):
+        case = case_id(str(view.get("private_metadata") or ""))
+        if case is None or not self.is_agent(user):
             return None
-        return int(case), user
+        return case, user
 
     def _on_resolve_view(
         self, ack: Callable[[], None], body: dict[str, Any], view: dict[str, Any]
@@ -430,9 +446,10 @@ class SlackAdapter:
             return
         action = body["actions"][0]
         value = str((action.get("selected_option") or {}).get("value") or action.get("value") or "")
-        case, _, category = value.partition(":")
-        if case.isdigit() and category:
-            reclassify = AgentAction(AgentActionKind.RECLASSIFY, int(case), user, category=category)
+        number, _, category = value.partition(":")
+        case = case_id(number)
+        if case is not None and category:
+            reclassify = AgentAction(AgentActionKind.RECLASSIFY, case, user, category=category)
             self._apply(reclassify, channel)
 
     def _on_send_article(self, ack: Callable[[], None], body: dict[str, Any]) -> None:
@@ -908,6 +925,14 @@ def blocks_attachment(file: dict[str, Any]) -> Any:
         file.get("size"),
         source=PLATFORM,
     )
+
+
+def case_id(value: str) -> int | None:
+    """A case number from a button's value or a modal's metadata; None unless it is a plain
+    ASCII number a database id can hold ("²".isdigit() is true, and ids are 64-bit)."""
+    if not CASE_ID.fullmatch(value):
+        return None
+    return int(value)
 
 
 def _later(moment: datetime | None, now: datetime) -> bool:

@@ -112,10 +112,11 @@ def to_incoming(message: Message, *, bot_id: int, bot_username: str) -> Incoming
     if user is None or user.is_bot:
         return None
     text = message.text or message.caption or ""
-    if chat.type != "private" and not _addresses_bot(message, bot_id, bot_username):
-        return None
-    if bot_username:
-        text = text.replace(f"@{bot_username}", "").strip()
+    if chat.type != "private":
+        if not _addresses_bot(message, bot_id, bot_username):
+            return None
+        if bot_username:  # "@puente_bot ayuda" in a group; private text is kept verbatim
+            text = text.replace(f"@{bot_username}", "").strip()
     return IncomingMessage(
         platform=Platform.TELEGRAM,
         chat_id=str(chat.id),
@@ -189,6 +190,7 @@ class TelegramAdapter:
         self._last_sent: dict[str, float] = {}
         self._chat_tasks: dict[str, asyncio.Task[None]] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._sender: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._failures: dict[int, str] = {}
         self._chat_locks: dict[str, asyncio.Lock] = {}
@@ -222,7 +224,8 @@ class TelegramAdapter:
         else:
             await _retrying("switch to polling", self.bot.delete_webhook)
             self._tasks.append(asyncio.create_task(self._poll(), name="telegram-poll"))
-        self._tasks.append(asyncio.create_task(self._deliver_forever(), name="telegram-send"))
+        self._sender = asyncio.create_task(self._deliver_forever(), name="telegram-send")
+        self._tasks.append(self._sender)
         self._tasks.append(asyncio.create_task(self._recover(), name="telegram-recover"))
         mode = "webhook" if self.config.webhook_url else "long polling"
         log.warning("telegram: started as @%s (%s)", self.bot.username, mode)
@@ -230,6 +233,11 @@ class TelegramAdapter:
     @property
     def running(self) -> bool:
         return self.app.running or (bool(self._tasks) and not self._stopping)
+
+    @property
+    def sender_alive(self) -> bool:
+        """Liveness for ``GET /healthz``: the outbox sender task started and has not ended."""
+        return self._sender is not None and not self._sender.done()
 
     async def stop(self) -> None:
         self._stopping = True
@@ -265,7 +273,8 @@ class TelegramAdapter:
         try:
             payload = json.loads(body)
             update_id = int(payload["update_id"])
-        except (ValueError, KeyError, TypeError):
+            json.dumps(payload, ensure_ascii=False).encode()  # no lone surrogates (\ud800)
+        except (ValueError, KeyError, TypeError, OverflowError):
             return 400, "not a Telegram update"
         try:
             row = await self._store(update_id, payload)
@@ -328,7 +337,7 @@ class TelegramAdapter:
         async with self._chat_lock(payload):
             try:
                 update = Update.de_json(payload, self.bot)
-            except (TypeError, ValueError, KeyError) as exc:
+            except Exception as exc:  # hostile or future payloads: any shape the library rejects
                 log.warning("telegram: stored an update that can't be read (%s)", exc)
                 await asyncio.to_thread(self.inbox.finish, row, error=f"unreadable: {exc}")
                 return
@@ -523,9 +532,14 @@ async def _retrying(what: str, action: Callable[[], Awaitable[object]]) -> None:
 
 
 def _chat_of(payload: dict[str, Any]) -> str | None:
-    source = payload.get("message") or (payload.get("callback_query") or {}).get("message")
-    chat = (source or {}).get("chat", {}).get("id")
-    return None if chat is None else str(chat)
+    """The chat an update belongs to, whatever shape the payload has (None if it has none)."""
+    source = payload.get("message")
+    if not source:
+        query = payload.get("callback_query")
+        source = query.get("message") if isinstance(query, dict) else None
+    chat = source.get("chat") if isinstance(source, dict) else None
+    chat_id = chat.get("id") if isinstance(chat, dict) else None
+    return None if chat_id is None else str(chat_id)
 
 
 def _seconds(value: int | float | timedelta) -> float:
