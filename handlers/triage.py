@@ -5,6 +5,13 @@ Two readers agree or overrule each other: precise rules (``data/triage/rules.tom
 matches are vetoed by everyday idioms ("me muero de risa"), and a nearest-example classifier
 over a multilingual sentence encoder with labelled examples written for Puente
 (``data/triage/examples.jsonl``). Critical categories are raised on either reader's word.
+
+The example reader is a k-nearest-neighbour vote: each of the closest examples votes for its
+category with a weight that falls off with its distance from the closest one, so one very close
+example outweighs several loose ones. A message is critical when most of that weight sits on
+critical categories and the closest critical example is close enough; a unanimous
+neighbourhood may be a little further away. Long messages are also read in overlapping windows
+of a few sentences, so a goodbye note inside a long story is not diluted by the rest.
 """
 
 from __future__ import annotations
@@ -41,10 +48,18 @@ PRIORITIES = {
     "complaint": "P3",
     "none": "P4",
 }
-CRITICAL_SIMILARITY = 0.5  # closest examples agreeing on a P1 category, this close: P1
-SIMILARITY = 0.52  # below this the nearest example says nothing
-NEIGHBOURS = 5
+CRITICAL = tuple(c for c, p in PRIORITIES.items() if p == "P1")
+ORDINARY = tuple(c for c, p in PRIORITIES.items() if p != "P1")
+NEIGHBOURS = 10  # examples that vote
+SHARPNESS = 0.07  # a neighbour this much less similar than the closest one weighs 1/e as much
+CRITICAL_SHARE = 0.5  # at least this share of the vote on critical categories ...
+CRITICAL_SIMILARITY = 0.46  # ... and the closest critical example this close: P1
+UNANIMOUS_SHARE = 0.8  # a neighbourhood this critical ...
+UNANIMOUS_SIMILARITY = 0.41  # ... may be this far away
+SIMILARITY = 0.45  # below this the nearest non-critical example says nothing
+WINDOW_CHARS = 200  # longer messages are also read in windows of sentences this long
 QUOTE_CHARS = 80
+SENTENCE_END = re.compile(r"(?<=[.!?…\n])\s+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +83,27 @@ class Rule:
 class Example:
     text: str
     category: str
+
+
+@dataclass(frozen=True, slots=True)
+class Neighbourhood:
+    """How the closest labelled examples vote: weight and closest example per category."""
+
+    votes: dict[str, float]
+    closest: dict[str, tuple[float, str]]  # category -> (similarity, example text)
+
+    def share(self, categories: Sequence[str]) -> float:
+        total = sum(self.votes.values())
+        return sum(self.votes.get(c, 0.0) for c in categories) / total if total else 0.0
+
+    def leader(self, categories: Sequence[str]) -> str | None:
+        """The category with the most weight among ``categories``, if any voted."""
+        present = [c for c in categories if c in self.votes]
+        return max(present, key=self.votes.__getitem__) if present else None
+
+    def reason(self, category: str) -> str:
+        similarity, example = self.closest[category]
+        return f"close to a labelled {category} example ({similarity:.2f}): '{_quote(example)}'"
 
 
 def prepare(text: str) -> str:
@@ -108,9 +144,8 @@ class Triager:
             return Triage("P4", "none", ())
         ruled = self._rules(folded)
         nearest = self._nearest(text)
-        if nearest is not None and PRIORITIES[nearest[0]] == "P1" and self._idiom(folded):
-            nearest = None  # "me muero de risa" is close in meaning to a cry for help, and isn't
-        category, reasons = self._decide(ruled, nearest)
+        # "me muero de risa" is close in meaning to a cry for help, and isn't
+        category, reasons = self._decide(ruled, nearest, idiom=self._idiom(folded))
         priority = PRIORITIES[category]
         if vip and priority == "P3":
             priority = "P2"
@@ -132,40 +167,80 @@ class Triager:
                     break
         return found
 
-    def _nearest(self, text: str) -> tuple[str, float, str] | None:
-        """The category the closest labelled examples agree on, its similarity, an example."""
+    def _similarities(self, text: str) -> np.ndarray:
+        """Similarity to every example; for long texts the best over the text and its windows."""
+        assert self.encoder is not None and self.matrix is not None
+        text = text[:2000]
+        scores = self.matrix @ self.encoder.encode(text)
+        for window in windows(text):
+            scores = np.maximum(scores, self.matrix @ self.encoder.encode(window))
+        return scores
+
+    def _nearest(self, text: str) -> Neighbourhood | None:
+        """The closest labelled examples' weighted votes."""
         if self.encoder is None or self.matrix is None:
             return None
-        scores = self.matrix @ self.encoder.encode(text[:2000])
+        scores = self._similarities(text)
         top = np.argsort(scores)[::-1][:NEIGHBOURS]
+        weights = np.exp((scores[top] - scores[top[0]]) / SHARPNESS)
         votes: dict[str, float] = {}
-        for index in top:
-            category = self.examples[index].category
-            votes[category] = votes.get(category, 0.0) + float(scores[index])
-        category = max(votes, key=votes.__getitem__)
-        best = next(i for i in top if self.examples[i].category == category)
-        return category, float(scores[best]), self.examples[best].text
+        closest: dict[str, tuple[float, str]] = {}
+        for index, weight in zip(top, weights, strict=True):
+            example = self.examples[index]
+            votes[example.category] = votes.get(example.category, 0.0) + float(weight)
+            closest.setdefault(example.category, (float(scores[index]), example.text))
+        return Neighbourhood(votes, closest)
 
     @staticmethod
     def _decide(
-        ruled: list[tuple[str, str]], nearest: tuple[str, float, str] | None
+        ruled: list[tuple[str, str]], nearest: Neighbourhood | None, *, idiom: bool = False
     ) -> tuple[str, tuple[str, ...]]:
         critical = [(c, r) for c, r in ruled if PRIORITIES[c] == "P1"]
         if critical:
             return critical[0][0], tuple(r for _, r in critical)
-        if nearest is not None:
-            category, similarity, example = nearest
-            reason = (
-                f"close to a labelled {category} example ({similarity:.2f}): '{_quote(example)}'"
-            )
-            if PRIORITIES[category] == "P1" and similarity >= CRITICAL_SIMILARITY:
-                return category, (reason,)
+        if nearest is not None and not idiom:
+            category = _critical_vote(nearest)
+            if category is not None:
+                return category, (nearest.reason(category),)
         if ruled:
             ranked = sorted(ruled, key=lambda item: PRIORITIES[item[0]])
             return ranked[0][0], tuple(r for _, r in ranked)
-        if nearest is not None and nearest[1] >= SIMILARITY and PRIORITIES[nearest[0]] != "P1":
-            return nearest[0], (reason,)
+        if nearest is not None:
+            category = nearest.leader(ORDINARY)
+            if category is not None and nearest.closest[category][0] >= SIMILARITY:
+                return category, (nearest.reason(category),)
         return "none", ()
+
+
+def _critical_vote(nearest: Neighbourhood) -> str | None:
+    """The critical category the neighbourhood reads, if it is critical and close enough."""
+    category = nearest.leader(CRITICAL)
+    if category is None:
+        return None
+    share = nearest.share(CRITICAL)
+    similarity = max(nearest.closest[c][0] for c in CRITICAL if c in nearest.closest)
+    if share >= CRITICAL_SHARE and similarity >= CRITICAL_SIMILARITY:
+        return category
+    if share >= UNANIMOUS_SHARE and similarity >= UNANIMOUS_SIMILARITY:
+        return category
+    return None
+
+
+def windows(text: str) -> list[str]:
+    """Overlapping windows of consecutive sentences of a long text (none for a short one)."""
+    if len(text) <= WINDOW_CHARS:
+        return []
+    sentences = [s for s in SENTENCE_END.split(text) if s.strip()]
+    found: list[str] = []
+    for start in range(len(sentences)):
+        window = sentences[start]
+        for sentence in sentences[start + 1 :]:
+            if len(window) + len(sentence) + 1 > WINDOW_CHARS:
+                break
+            window = f"{window} {sentence}"
+        if window != text and window not in found and (not found or window not in found[-1]):
+            found.append(window)
+    return found
 
 
 def _inside(span: tuple[int, int], spans: Sequence[tuple[int, int]]) -> bool:
