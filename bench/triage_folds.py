@@ -26,7 +26,14 @@ from bench.triage import (
     summary_table,
 )
 from handlers.semantic import SentenceEncoder
-from handlers.triage import PRIORITIES, Example, Triager, load_examples, load_rules
+from handlers.triage import (
+    PRIORITIES,
+    Example,
+    Triager,
+    load_cues,
+    load_examples,
+    load_rules,
+)
 
 
 def folds(examples: Sequence[Example], k: int) -> list[tuple[list[Example], list[Example]]]:
@@ -45,10 +52,11 @@ def cross_validate(k: int) -> tuple[list[Message], list]:
     require_data()
     encoder = SentenceEncoder(cache_dir=CACHE_DIR / "puente")
     rules, idioms = load_rules()
+    cues = load_cues()
     messages: list[Message] = []
     verdicts = []
     for training, held_out in folds(load_examples(), k):
-        triager = Triager(rules, idioms, training, encoder)
+        triager = Triager(rules, idioms, training, encoder, cues=cues)
         fold = [Message(e.text, "", PRIORITIES[e.category], e.category) for e in held_out]
         fold_verdicts, _rate = run(triager, fold)
         messages += fold

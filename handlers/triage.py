@@ -56,6 +56,7 @@ CRITICAL_SHARE = 0.5  # at least this share of the vote on critical categories .
 CRITICAL_SIMILARITY = 0.46  # ... and the closest critical example this close: P1
 UNANIMOUS_SHARE = 0.8  # a neighbourhood this critical ...
 UNANIMOUS_SIMILARITY = 0.41  # ... may be this far away
+CUED_SHARE = 0.2  # with a cue of the category in the text, this critical share is enough
 SIMILARITY = 0.45  # below this the nearest non-critical example says nothing
 WINDOW_CHARS = 200  # longer messages are also read in windows of sentences this long
 QUOTE_CHARS = 80
@@ -118,9 +119,11 @@ class Triager:
         idioms: Sequence[re.Pattern[str]],
         examples: Sequence[Example],
         encoder: SentenceEncoder | None = None,
+        cues: Sequence[Rule] = (),
     ) -> None:
         self.rules = tuple(rules)
         self.idioms = tuple(idioms)
+        self.cues = tuple(cues)
         self.examples = tuple(examples)
         self.encoder = encoder
         self.matrix = (
@@ -145,7 +148,12 @@ class Triager:
         ruled = self._rules(folded)
         nearest = self._nearest(text)
         # "me muero de risa" is close in meaning to a cry for help, and isn't
-        category, reasons = self._decide(ruled, nearest, idiom=self._idiom(folded))
+        idiom = self._idiom(folded)
+        if nearest is not None and not idiom:
+            cued = _cued_vote(nearest, self._matches(self.cues, folded))
+            if cued is not None:
+                ruled.append(cued)
+        category, reasons = self._decide(ruled, nearest, idiom=idiom)
         priority = PRIORITIES[category]
         if vip and priority == "P3":
             priority = "P2"
@@ -157,9 +165,12 @@ class Triager:
 
     def _rules(self, folded: str) -> list[tuple[str, str]]:
         """(category, reason) for every rule that matched outside an everyday idiom."""
+        return self._matches(self.rules, folded)
+
+    def _matches(self, rules: Sequence[Rule], folded: str) -> list[tuple[str, str]]:
         idiom_spans = [m.span() for p in self.idioms for m in p.finditer(folded)]
         found: list[tuple[str, str]] = []
-        for rule in self.rules:
+        for rule in rules:
             for pattern in rule.patterns:
                 match = pattern.search(folded)
                 if match and not _inside(match.span(), idiom_spans):
@@ -226,6 +237,20 @@ def _critical_vote(nearest: Neighbourhood) -> str | None:
     return None
 
 
+def _cued_vote(nearest: Neighbourhood, cues: list[tuple[str, str]]) -> tuple[str, str] | None:
+    """A critical category both cued in the text and close in meaning, as a (category, reason)."""
+    if nearest.share(CRITICAL) < CUED_SHARE:
+        return None
+    similarity = max(nearest.closest[c][0] for c in CRITICAL if c in nearest.closest)
+    if similarity < CRITICAL_SIMILARITY:
+        return None
+    close = [(category, reason) for category, reason in cues if category in nearest.closest]
+    if not close:
+        return None
+    category, reason = max(close, key=lambda item: nearest.votes[item[0]])
+    return category, f"{reason}, {nearest.reason(category)}"
+
+
 def windows(text: str) -> list[str]:
     """Overlapping windows of consecutive sentences of a long text (none for a short one)."""
     if len(text) <= WINDOW_CHARS:
@@ -257,13 +282,23 @@ def load_rules(path: Path = DATA / "rules.toml") -> tuple[list[Rule], list[re.Pa
         log.warning("triage rules %s are missing: triage reads examples only", path)
         return [], []
     data = tomllib.loads(path.read_text(encoding="utf-8"))
-    rules = [
-        Rule(r["category"], r["reason"], tuple(re.compile(p) for p in r["patterns"]))
-        for r in data.get("rule", [])
+    idioms = [re.compile(p) for block in data.get("idiom", []) for p in block["patterns"]]
+    return _blocks(data, "rule"), idioms
+
+
+def load_cues(path: Path = DATA / "rules.toml") -> list[Rule]:
+    """Cue words per critical category: evidence that only counts with close examples."""
+    if not path.exists():
+        return []
+    return _blocks(tomllib.loads(path.read_text(encoding="utf-8")), "cue")
+
+
+def _blocks(data: dict[str, list[dict[str, object]]], kind: str) -> list[Rule]:
+    return [
+        Rule(str(r["category"]), str(r["reason"]), tuple(re.compile(str(p)) for p in r["patterns"]))  # type: ignore[attr-defined]
+        for r in data.get(kind, [])
         if r["category"] in PRIORITIES
     ]
-    idioms = [re.compile(p) for block in data.get("idiom", []) for p in block["patterns"]]
-    return rules, idioms
 
 
 def load_examples(path: Path = DATA / "examples.jsonl") -> list[Example]:
@@ -283,4 +318,4 @@ def load_examples(path: Path = DATA / "examples.jsonl") -> list[Example]:
 def shipped(encoder: SentenceEncoder | None = None) -> Triager:
     """The triager built from the shipped data files (once per encoder)."""
     rules, idioms = load_rules()
-    return Triager(rules, idioms, load_examples(), encoder)
+    return Triager(rules, idioms, load_examples(), encoder, cues=load_cues())
