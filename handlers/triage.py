@@ -11,11 +11,13 @@ category with a weight that falls off with its distance from the closest one, so
 example outweighs several loose ones. A message is critical when most of that weight sits on
 critical categories and the closest critical example is close enough; a unanimous
 neighbourhood may be a little further away. Long messages are also read in overlapping windows
-of a few sentences, so a goodbye note inside a long story is not diluted by the rest.
+of a few sentences, each voting on its own, so a goodbye note at the end of a long story about
+payments is not outvoted by the rest.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import re
@@ -24,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -58,7 +61,8 @@ UNANIMOUS_SHARE = 0.8  # a neighbourhood this critical ...
 UNANIMOUS_SIMILARITY = 0.41  # ... may be this far away
 CUED_SHARE = 0.2  # with a cue of the category in the text, this critical share is enough
 SIMILARITY = 0.45  # below this the nearest non-critical example says nothing
-WINDOW_CHARS = 200  # longer messages are also read in windows of sentences this long
+WINDOW_CHARS = 160  # longer messages are also read sentence by sentence, and in pairs this long
+MAX_SENTENCES = 24  # sentences of a long message read on their own (throughput)
 QUOTE_CHARS = 80
 SENTENCE_END = re.compile(r"(?<=[.!?…\n])\s+")
 
@@ -146,14 +150,15 @@ class Triager:
         if not folded:
             return Triage("P4", "none", ())
         ruled = self._rules(folded)
-        nearest = self._nearest(text)
+        hoods = self._neighbourhoods(text)
         # "me muero de risa" is close in meaning to a cry for help, and isn't
         idiom = self._idiom(folded)
-        if nearest is not None and not idiom:
-            cued = _cued_vote(nearest, self._matches(self.cues, folded))
+        if hoods and not idiom:
+            cues = self._matches(self.cues, folded)
+            cued = next(filter(None, (_cued_vote(hood, cues) for hood in hoods)), None)
             if cued is not None:
                 ruled.append(cued)
-        category, reasons = self._decide(ruled, nearest, idiom=idiom)
+        category, reasons = self._decide(ruled, hoods, idiom=idiom)
         priority = PRIORITIES[category]
         if vip and priority == "P3":
             priority = "P2"
@@ -178,20 +183,17 @@ class Triager:
                     break
         return found
 
-    def _similarities(self, text: str) -> np.ndarray:
-        """Similarity to every example; for long texts the best over the text and its windows."""
-        assert self.encoder is not None and self.matrix is not None
-        text = text[:2000]
-        scores = self.matrix @ self.encoder.encode(text)
-        for window in windows(text):
-            scores = np.maximum(scores, self.matrix @ self.encoder.encode(window))
-        return scores
-
-    def _nearest(self, text: str) -> Neighbourhood | None:
-        """The closest labelled examples' weighted votes."""
+    def _neighbourhoods(self, text: str) -> list[Neighbourhood]:
+        """The whole message's neighbourhood, then each window's for a long message."""
         if self.encoder is None or self.matrix is None:
-            return None
-        scores = self._similarities(text)
+            return []
+        text = text[:2000]
+        return [self._nearest(self.encoder.encode(part)) for part in (text, *windows(text))]
+
+    def _nearest(self, vector: np.ndarray) -> Neighbourhood:
+        """The closest labelled examples' weighted votes."""
+        assert self.matrix is not None
+        scores = self.matrix @ vector
         top = np.argsort(scores)[::-1][:NEIGHBOURS]
         weights = np.exp((scores[top] - scores[top[0]]) / SHARPNESS)
         votes: dict[str, float] = {}
@@ -204,19 +206,22 @@ class Triager:
 
     @staticmethod
     def _decide(
-        ruled: list[tuple[str, str]], nearest: Neighbourhood | None, *, idiom: bool = False
+        ruled: list[tuple[str, str]], hoods: Sequence[Neighbourhood], *, idiom: bool = False
     ) -> tuple[str, tuple[str, ...]]:
+        """Critical rules, then a critical reading of the message or one of its windows, then
+        ordinary rules, then the whole message's nearest ordinary examples."""
         critical = [(c, r) for c, r in ruled if PRIORITIES[c] == "P1"]
         if critical:
             return critical[0][0], tuple(r for _, r in critical)
-        if nearest is not None and not idiom:
-            category = _critical_vote(nearest)
+        for hood in () if idiom else hoods:
+            category = _critical_vote(hood)
             if category is not None:
-                return category, (nearest.reason(category),)
+                return category, (hood.reason(category),)
         if ruled:
             ranked = sorted(ruled, key=lambda item: PRIORITIES[item[0]])
             return ranked[0][0], tuple(r for _, r in ranked)
-        if nearest is not None:
+        if hoods:
+            nearest = hoods[0]
             category = nearest.leader(ORDINARY)
             if category is not None and nearest.closest[category][0] >= SIMILARITY:
                 return category, (nearest.reason(category),)
@@ -252,20 +257,15 @@ def _cued_vote(nearest: Neighbourhood, cues: list[tuple[str, str]]) -> tuple[str
 
 
 def windows(text: str) -> list[str]:
-    """Overlapping windows of consecutive sentences of a long text (none for a short one)."""
+    """Each sentence of a long text, and each pair of consecutive sentences that fits a window
+    (none for a short text): a few words of farewell are read apart from the rest."""
     if len(text) <= WINDOW_CHARS:
         return []
-    sentences = [s for s in SENTENCE_END.split(text) if s.strip()]
-    found: list[str] = []
-    for start in range(len(sentences)):
-        window = sentences[start]
-        for sentence in sentences[start + 1 :]:
-            if len(window) + len(sentence) + 1 > WINDOW_CHARS:
-                break
-            window = f"{window} {sentence}"
-        if window != text and window not in found and (not found or window not in found[-1]):
-            found.append(window)
-    return found
+    sentences = [s.strip() for s in SENTENCE_END.split(text) if s.strip()][:MAX_SENTENCES]
+    if len(sentences) < 2:
+        return []
+    pairs = [f"{a} {b}" for a, b in itertools.pairwise(sentences) if len(a) + len(b) < WINDOW_CHARS]
+    return list(dict.fromkeys([*sentences, *pairs]))
 
 
 def _inside(span: tuple[int, int], spans: Sequence[tuple[int, int]]) -> bool:
@@ -293,11 +293,12 @@ def load_cues(path: Path = DATA / "rules.toml") -> list[Rule]:
     return _blocks(tomllib.loads(path.read_text(encoding="utf-8")), "cue")
 
 
-def _blocks(data: dict[str, list[dict[str, object]]], kind: str) -> list[Rule]:
+def _blocks(data: dict[str, Any], kind: str) -> list[Rule]:
+    """The ``[[rule]]`` or ``[[cue]]`` blocks of the rules file, for known categories."""
     return [
-        Rule(str(r["category"]), str(r["reason"]), tuple(re.compile(str(p)) for p in r["patterns"]))  # type: ignore[attr-defined]
-        for r in data.get(kind, [])
-        if r["category"] in PRIORITIES
+        Rule(block["category"], block["reason"], tuple(re.compile(p) for p in block["patterns"]))
+        for block in data.get(kind, [])
+        if block["category"] in PRIORITIES
     ]
 
 
