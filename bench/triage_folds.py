@@ -13,6 +13,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import asdict
 
 from bench.onecore import code_version, pin_to_one_cpu
 from bench.triage import (
@@ -77,14 +78,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     system = System("puente-folds", f"puente, {args.folds}-fold on its own examples", Triager)
     result = score(system, messages, verdicts)
     if args.json:
-        print(json.dumps({"examples": len(messages), "folds": args.folds, **vars(args)}))
+        scores = {"examples": len(messages), "folds": args.folds, "code": code_version()}
+        print(json.dumps({**scores, "result": asdict(result)}, indent=2))
         return 0
     print(f"Risk triage, {args.folds}-fold cross-validation: {len(messages)} examples")
     print(f"{code_version()}\n")
     print("\n".join(summary_table([result])))
     print()
     print("\n".join(level_table(result)))
-    print("\n- messages/s is not measured here (see python -m bench.triage).")
+    print("\n- messages/s is not measured here (0): see python -m bench.triage.")
     return 0
 
 
