@@ -5,10 +5,19 @@ Two readers agree or overrule each other: precise rules (``data/triage/rules.tom
 matches are vetoed by everyday idioms ("me muero de risa"), and a nearest-example classifier
 over a multilingual sentence encoder with labelled examples written for Puente
 (``data/triage/examples.jsonl``). Critical categories are raised on either reader's word.
+
+The example reader is a k-nearest-neighbour vote: each of the closest examples votes for its
+category with a weight that falls off with its distance from the closest one, so one very close
+example outweighs several loose ones. A message is critical when most of that weight sits on
+critical categories and the closest critical example is close enough; a unanimous
+neighbourhood may be a little further away. Long messages are also read in overlapping windows
+of a few sentences, each voting on its own, so a goodbye note at the end of a long story about
+payments is not outvoted by the rest.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import re
@@ -17,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -41,10 +51,20 @@ PRIORITIES = {
     "complaint": "P3",
     "none": "P4",
 }
-CRITICAL_SIMILARITY = 0.5  # closest examples agreeing on a P1 category, this close: P1
-SIMILARITY = 0.52  # below this the nearest example says nothing
-NEIGHBOURS = 5
+CRITICAL = tuple(c for c, p in PRIORITIES.items() if p == "P1")
+ORDINARY = tuple(c for c, p in PRIORITIES.items() if p != "P1")
+NEIGHBOURS = 10  # examples that vote
+SHARPNESS = 0.07  # a neighbour this much less similar than the closest one weighs 1/e as much
+CRITICAL_SHARE = 0.5  # at least this share of the vote on critical categories ...
+CRITICAL_SIMILARITY = 0.46  # ... and the closest critical example this close: P1
+UNANIMOUS_SHARE = 0.8  # a neighbourhood this critical ...
+UNANIMOUS_SIMILARITY = 0.41  # ... may be this far away
+CUED_SHARE = 0.2  # with a cue of the category in the text, this critical share is enough
+SIMILARITY = 0.45  # below this the nearest non-critical example says nothing
+WINDOW_CHARS = 160  # longer messages are also read sentence by sentence, and in pairs this long
+MAX_SENTENCES = 24  # sentences of a long message read on their own (throughput)
 QUOTE_CHARS = 80
+SENTENCE_END = re.compile(r"(?<=[.!?…\n])\s+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +90,27 @@ class Example:
     category: str
 
 
+@dataclass(frozen=True, slots=True)
+class Neighbourhood:
+    """How the closest labelled examples vote: weight and closest example per category."""
+
+    votes: dict[str, float]
+    closest: dict[str, tuple[float, str]]  # category -> (similarity, example text)
+
+    def share(self, categories: Sequence[str]) -> float:
+        total = sum(self.votes.values())
+        return sum(self.votes.get(c, 0.0) for c in categories) / total if total else 0.0
+
+    def leader(self, categories: Sequence[str]) -> str | None:
+        """The category with the most weight among ``categories``, if any voted."""
+        present = [c for c in categories if c in self.votes]
+        return max(present, key=self.votes.__getitem__) if present else None
+
+    def reason(self, category: str) -> str:
+        similarity, example = self.closest[category]
+        return f"close to a labelled {category} example ({similarity:.2f}): '{_quote(example)}'"
+
+
 def prepare(text: str) -> str:
     """Folded text with squeezed repeats: what rules are written against."""
     return " ".join(squeeze(word) for word in fold(text).split())
@@ -82,9 +123,11 @@ class Triager:
         idioms: Sequence[re.Pattern[str]],
         examples: Sequence[Example],
         encoder: SentenceEncoder | None = None,
+        cues: Sequence[Rule] = (),
     ) -> None:
         self.rules = tuple(rules)
         self.idioms = tuple(idioms)
+        self.cues = tuple(cues)
         self.examples = tuple(examples)
         self.encoder = encoder
         self.matrix = (
@@ -107,10 +150,15 @@ class Triager:
         if not folded:
             return Triage("P4", "none", ())
         ruled = self._rules(folded)
-        nearest = self._nearest(text)
-        if nearest is not None and PRIORITIES[nearest[0]] == "P1" and self._idiom(folded):
-            nearest = None  # "me muero de risa" is close in meaning to a cry for help, and isn't
-        category, reasons = self._decide(ruled, nearest)
+        hoods = self._neighbourhoods(text)
+        # "me muero de risa" is close in meaning to a cry for help, and isn't
+        idiom = self._idiom(folded)
+        if hoods and not idiom:
+            cues = self._matches(self.cues, folded)
+            cued = next(filter(None, (_cued_vote(hood, cues) for hood in hoods)), None)
+            if cued is not None:
+                ruled.append(cued)
+        category, reasons = self._decide(ruled, hoods, idiom=idiom)
         priority = PRIORITIES[category]
         if vip and priority == "P3":
             priority = "P2"
@@ -122,9 +170,12 @@ class Triager:
 
     def _rules(self, folded: str) -> list[tuple[str, str]]:
         """(category, reason) for every rule that matched outside an everyday idiom."""
+        return self._matches(self.rules, folded)
+
+    def _matches(self, rules: Sequence[Rule], folded: str) -> list[tuple[str, str]]:
         idiom_spans = [m.span() for p in self.idioms for m in p.finditer(folded)]
         found: list[tuple[str, str]] = []
-        for rule in self.rules:
+        for rule in rules:
             for pattern in rule.patterns:
                 match = pattern.search(folded)
                 if match and not _inside(match.span(), idiom_spans):
@@ -132,40 +183,89 @@ class Triager:
                     break
         return found
 
-    def _nearest(self, text: str) -> tuple[str, float, str] | None:
-        """The category the closest labelled examples agree on, its similarity, an example."""
+    def _neighbourhoods(self, text: str) -> list[Neighbourhood]:
+        """The whole message's neighbourhood, then each window's for a long message."""
         if self.encoder is None or self.matrix is None:
-            return None
-        scores = self.matrix @ self.encoder.encode(text[:2000])
+            return []
+        text = text[:2000]
+        return [self._nearest(self.encoder.encode(part)) for part in (text, *windows(text))]
+
+    def _nearest(self, vector: np.ndarray) -> Neighbourhood:
+        """The closest labelled examples' weighted votes."""
+        assert self.matrix is not None
+        scores = self.matrix @ vector
         top = np.argsort(scores)[::-1][:NEIGHBOURS]
+        weights = np.exp((scores[top] - scores[top[0]]) / SHARPNESS)
         votes: dict[str, float] = {}
-        for index in top:
-            category = self.examples[index].category
-            votes[category] = votes.get(category, 0.0) + float(scores[index])
-        category = max(votes, key=votes.__getitem__)
-        best = next(i for i in top if self.examples[i].category == category)
-        return category, float(scores[best]), self.examples[best].text
+        closest: dict[str, tuple[float, str]] = {}
+        for index, weight in zip(top, weights, strict=True):
+            example = self.examples[index]
+            votes[example.category] = votes.get(example.category, 0.0) + float(weight)
+            closest.setdefault(example.category, (float(scores[index]), example.text))
+        return Neighbourhood(votes, closest)
 
     @staticmethod
     def _decide(
-        ruled: list[tuple[str, str]], nearest: tuple[str, float, str] | None
+        ruled: list[tuple[str, str]], hoods: Sequence[Neighbourhood], *, idiom: bool = False
     ) -> tuple[str, tuple[str, ...]]:
+        """Critical rules, then a critical reading of the message or one of its windows, then
+        ordinary rules, then the whole message's nearest ordinary examples."""
         critical = [(c, r) for c, r in ruled if PRIORITIES[c] == "P1"]
         if critical:
             return critical[0][0], tuple(r for _, r in critical)
-        if nearest is not None:
-            category, similarity, example = nearest
-            reason = (
-                f"close to a labelled {category} example ({similarity:.2f}): '{_quote(example)}'"
-            )
-            if PRIORITIES[category] == "P1" and similarity >= CRITICAL_SIMILARITY:
-                return category, (reason,)
+        for hood in () if idiom else hoods:
+            category = _critical_vote(hood)
+            if category is not None:
+                return category, (hood.reason(category),)
         if ruled:
             ranked = sorted(ruled, key=lambda item: PRIORITIES[item[0]])
             return ranked[0][0], tuple(r for _, r in ranked)
-        if nearest is not None and nearest[1] >= SIMILARITY and PRIORITIES[nearest[0]] != "P1":
-            return nearest[0], (reason,)
+        if hoods:
+            nearest = hoods[0]
+            category = nearest.leader(ORDINARY)
+            if category is not None and nearest.closest[category][0] >= SIMILARITY:
+                return category, (nearest.reason(category),)
         return "none", ()
+
+
+def _critical_vote(nearest: Neighbourhood) -> str | None:
+    """The critical category the neighbourhood reads, if it is critical and close enough."""
+    category = nearest.leader(CRITICAL)
+    if category is None:
+        return None
+    share = nearest.share(CRITICAL)
+    similarity = max(nearest.closest[c][0] for c in CRITICAL if c in nearest.closest)
+    if share >= CRITICAL_SHARE and similarity >= CRITICAL_SIMILARITY:
+        return category
+    if share >= UNANIMOUS_SHARE and similarity >= UNANIMOUS_SIMILARITY:
+        return category
+    return None
+
+
+def _cued_vote(nearest: Neighbourhood, cues: list[tuple[str, str]]) -> tuple[str, str] | None:
+    """A critical category both cued in the text and close in meaning, as a (category, reason)."""
+    if nearest.share(CRITICAL) < CUED_SHARE:
+        return None
+    similarity = max(nearest.closest[c][0] for c in CRITICAL if c in nearest.closest)
+    if similarity < CRITICAL_SIMILARITY:
+        return None
+    close = [(category, reason) for category, reason in cues if category in nearest.closest]
+    if not close:
+        return None
+    category, reason = max(close, key=lambda item: nearest.votes[item[0]])
+    return category, f"{reason}, {nearest.reason(category)}"
+
+
+def windows(text: str) -> list[str]:
+    """Each sentence of a long text, and each pair of consecutive sentences that fits a window
+    (none for a short text): a few words of farewell are read apart from the rest."""
+    if len(text) <= WINDOW_CHARS:
+        return []
+    sentences = [s.strip() for s in SENTENCE_END.split(text) if s.strip()][:MAX_SENTENCES]
+    if len(sentences) < 2:
+        return []
+    pairs = [f"{a} {b}" for a, b in itertools.pairwise(sentences) if len(a) + len(b) < WINDOW_CHARS]
+    return list(dict.fromkeys([*sentences, *pairs]))
 
 
 def _inside(span: tuple[int, int], spans: Sequence[tuple[int, int]]) -> bool:
@@ -182,13 +282,24 @@ def load_rules(path: Path = DATA / "rules.toml") -> tuple[list[Rule], list[re.Pa
         log.warning("triage rules %s are missing: triage reads examples only", path)
         return [], []
     data = tomllib.loads(path.read_text(encoding="utf-8"))
-    rules = [
-        Rule(r["category"], r["reason"], tuple(re.compile(p) for p in r["patterns"]))
-        for r in data.get("rule", [])
-        if r["category"] in PRIORITIES
-    ]
     idioms = [re.compile(p) for block in data.get("idiom", []) for p in block["patterns"]]
-    return rules, idioms
+    return _blocks(data, "rule"), idioms
+
+
+def load_cues(path: Path = DATA / "rules.toml") -> list[Rule]:
+    """Cue words per critical category: evidence that only counts with close examples."""
+    if not path.exists():
+        return []
+    return _blocks(tomllib.loads(path.read_text(encoding="utf-8")), "cue")
+
+
+def _blocks(data: dict[str, Any], kind: str) -> list[Rule]:
+    """The ``[[rule]]`` or ``[[cue]]`` blocks of the rules file, for known categories."""
+    return [
+        Rule(block["category"], block["reason"], tuple(re.compile(p) for p in block["patterns"]))
+        for block in data.get(kind, [])
+        if block["category"] in PRIORITIES
+    ]
 
 
 def load_examples(path: Path = DATA / "examples.jsonl") -> list[Example]:
@@ -208,4 +319,4 @@ def load_examples(path: Path = DATA / "examples.jsonl") -> list[Example]:
 def shipped(encoder: SentenceEncoder | None = None) -> Triager:
     """The triager built from the shipped data files (once per encoder)."""
     rules, idioms = load_rules()
-    return Triager(rules, idioms, load_examples(), encoder)
+    return Triager(rules, idioms, load_examples(), encoder, cues=load_cues())

@@ -1,0 +1,168 @@
+"""The triage readers: the weighted nearest-example vote, cue words, windows, shipped data.
+
+The shipped-data tests use messages written for these tests (not dev-set lines) and the real
+sentence encoder; the vote tests build neighbourhoods by hand.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from handlers.semantic import SentenceEncoder
+from handlers.triage import (
+    CRITICAL_SIMILARITY,
+    CUED_SHARE,
+    UNANIMOUS_SIMILARITY,
+    WINDOW_CHARS,
+    Neighbourhood,
+    Triager,
+    _critical_vote,
+    _cued_vote,
+    shipped,
+    windows,
+)
+
+CLOSE = CRITICAL_SIMILARITY + 0.05
+LOOSE = CRITICAL_SIMILARITY - 0.02
+
+
+def hood(votes: dict[str, float], similarity: dict[str, float]) -> Neighbourhood:
+    return Neighbourhood(votes, {c: (s, f"an example of {c}") for c, s in similarity.items()})
+
+
+def test_a_close_mostly_critical_neighbourhood_reads_critical() -> None:
+    near = hood({"self_harm": 1.0, "sextortion": 0.2, "none": 0.6}, {"self_harm": CLOSE})
+    assert _critical_vote(near) == "self_harm"
+
+
+def test_an_outvoted_or_loose_critical_neighbour_does_not() -> None:
+    outvoted = hood({"self_harm": 0.4, "none": 1.0}, {"self_harm": CLOSE, "none": CLOSE + 0.1})
+    loose = hood({"violent_threat": 1.0, "none": 0.5}, {"violent_threat": LOOSE})
+    assert _critical_vote(outvoted) is None
+    assert _critical_vote(loose) is None
+
+
+def test_a_unanimous_neighbourhood_may_be_a_little_further() -> None:
+    unanimous = hood({"child_safety": 1.0}, {"child_safety": UNANIMOUS_SIMILARITY + 0.01})
+    split = hood({"child_safety": 1.0, "none": 0.8}, {"child_safety": UNANIMOUS_SIMILARITY + 0.01})
+    assert _critical_vote(unanimous) == "child_safety"
+    assert _critical_vote(split) is None
+
+
+def test_the_category_with_most_weight_wins_among_critical_ones() -> None:
+    near = hood(
+        {"sextortion": 0.5, "child_safety": 0.9, "none": 0.1},
+        {"sextortion": CLOSE + 0.05, "child_safety": CLOSE},
+    )
+    assert _critical_vote(near) == "child_safety"
+
+
+def test_a_cue_tips_a_critical_leaning_neighbourhood_with_both_reasons() -> None:
+    cue = ("violent_threat", "mentions violence: 'pistola'")
+    share = CUED_SHARE + 0.05
+    leaning = hood(
+        {"violent_threat": share, "harassment": 1 - share},
+        {"violent_threat": CLOSE, "harassment": CLOSE + 0.1},
+    )
+    assert _critical_vote(leaning) is None
+    category, reason = _cued_vote(leaning, [cue]) or ("", "")
+    assert category == "violent_threat"
+    assert "'pistola'" in reason and "an example of violent_threat" in reason
+
+
+def test_a_cue_alone_or_in_a_calm_neighbourhood_pages_no_one() -> None:
+    cue = ("violent_threat", "mentions violence: 'pistola'")
+    calm = hood({"violent_threat": 0.05, "none": 0.95}, {"violent_threat": CLOSE, "none": CLOSE})
+    far = hood({"violent_threat": 0.5, "none": 0.5}, {"violent_threat": LOOSE, "none": LOOSE})
+    leaning = hood({"violent_threat": 0.5, "none": 0.5}, {"violent_threat": CLOSE})
+    assert _cued_vote(calm, [cue]) is None
+    assert _cued_vote(far, [cue]) is None
+    assert _cued_vote(leaning, []) is None
+
+
+def test_short_messages_have_no_windows() -> None:
+    assert windows("ya no puedo más") == []
+
+
+def test_long_messages_are_read_sentence_by_sentence_and_in_pairs() -> None:
+    sentences = [f"Esta es la frase número {n} de una historia larga." for n in range(6)]
+    text = " ".join(sentences)
+    found = windows(text)
+    assert len(text) > WINDOW_CHARS
+    assert all(s in found for s in sentences)
+    assert f"{sentences[3]} {sentences[4]}" in found
+    assert text not in found
+
+
+@pytest.fixture(scope="module")
+def reader() -> Triager:
+    return shipped(SentenceEncoder())
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "me muero de risa con el chat 😂",
+        "este live está matando",
+        "te voy a matar en el PK",
+        "I'm dead 💀",
+        "mi abuela me va a matar si llego tarde jaja",
+        "te vamos a destrozar en la batalla de esta noche",
+        "¿cómo cambio la foto de mi perfil?",
+    ],
+)
+def test_everyday_talk_pages_no_one(reader: Triager, text: str) -> None:
+    assert reader.classify(text).priority != "P1"
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("vos sabés que nadie me va a extrañar cuando me vaya", "self_harm"),
+        (
+            "ya les dejé mis cosas a mis primos, no me van a hacer falta. "
+            "gracias por todo y perdón",
+            "self_harm",
+        ),
+        (
+            "un señor le pide a mi nena de 11 que le mande fotos y que no le cuente a nadie",
+            "child_safety",
+        ),
+        ("o me pagas 300 o le mando tus fotos íntimas a toda tu lista", "sextortion"),
+        (
+            "ya sé en qué calle vives y el sábado te voy a visitar con unos amigos, vas a ver",
+            "violent_threat",
+        ),
+    ],
+)
+def test_critical_messages_are_p1_with_readable_reasons(
+    reader: Triager, text: str, category: str
+) -> None:
+    verdict = reader.classify(text)
+    assert (verdict.priority, verdict.category) == ("P1", category)
+    assert verdict.reasons and all(reason.strip() for reason in verdict.reasons)
+
+
+PAYMENT_STORY = (
+    "Buenas, les escribo por lo del pago de octubre. Ya mandé los datos del banco dos veces y "
+    "me dicen que están mal. Revisé todo con mi contador y está bien. También el live de ayer "
+    "se cortó tres veces. "
+)
+
+
+def test_a_goodbye_at_the_end_of_a_long_story_is_read_on_its_own(reader: Triager) -> None:
+    goodbye = "Como sea, ya me cansé de todo, nadie va a notar que me fui."
+    verdict = reader.classify(PAYMENT_STORY + goodbye)
+    assert (verdict.priority, verdict.category) == ("P1", "self_harm")
+
+
+@pytest.mark.parametrize(
+    "ending",
+    [
+        "Gracias, espero su respuesta pronto, saludos a todo el equipo.",
+        "Por cierto, en el live de ayer me moría de risa con el chat.",
+        "Ah y mi mamá me va a matar si no cobro este mes jaja.",
+    ],
+)
+def test_a_long_everyday_story_pages_no_one(reader: Triager, ending: str) -> None:
+    assert reader.classify(PAYMENT_STORY + ending).priority != "P1"
