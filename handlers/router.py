@@ -132,39 +132,73 @@ class Puente:
 
     # -- creators -----------------------------------------------------------------
 
-    def handle_message(self, message: IncomingMessage) -> HandlerResult:
-        """Store the message (committed before anything else), then decide and store replies."""
+    def handle_message(
+        self, message: IncomingMessage, *, inbox_row: int | None = None
+    ) -> HandlerResult:
+        """Store the message, decide, and store the replies (the outbox) in one transaction.
+
+        ``inbox_row``: the adapter's stored raw update (:class:`~handlers.delivery.Inbox`), marked
+        processed in the same transaction, so "answered" and "finished" can't disagree after a
+        crash. Should deciding fail, the message alone is still stored before the error goes up.
+        """
         text = clean(message.text)
         with Session(self.engine, expire_on_commit=False) as session:
             received = self._receive(session, message)
             if received is None:
+                store.finish_update(session, row=inbox_row, when=self.clock())
+                session.commit()
                 locale = negotiate(message.locale_hint)
                 return HandlerResult(
                     message.platform.value, message.chat_id, locale, duplicate=True
                 )
-            creator, conversation, inbound = received
-            t = translator(creator.locale)
-            turn = _Turn(session, creator, conversation, t, text, message, inbound)
-            if self._flooding(turn):
-                self._warn_once(turn)
-            else:
-                self._respond(turn)
-            outbox = [self._store_reply(session, conversation, r, Sender.BOT) for r in turn.replies]
-            conversation.updated_at = self.clock()
+            try:
+                turn, outbox = self._decide(session, message, text, received)
+            except Exception:
+                session.rollback()
+                self._keep_inbound(message)
+                raise
+            store.finish_update(session, row=inbox_row, when=self.clock())
             session.commit()
             return HandlerResult(
                 message.platform.value,
                 message.chat_id,
-                creator.locale,
+                turn.creator.locale,
                 tuple(turn.replies),
                 tuple(turn.effects),
                 outbox_ids=tuple(m.id for m in outbox if m.id is not None),
             )
 
+    def _decide(
+        self,
+        session: Session,
+        message: IncomingMessage,
+        text: str,
+        received: tuple[Creator, Conversation, Message],
+    ) -> tuple[_Turn, list[Message]]:
+        """The turn's replies and effects, with the replies added to the session's outbox."""
+        creator, conversation, inbound = received
+        turn = _Turn(
+            session, creator, conversation, translator(creator.locale), text, message, inbound
+        )
+        if self._flooding(turn):
+            self._warn_once(turn)
+        else:
+            self._respond(turn)
+        outbox = [self._store_reply(session, conversation, r, Sender.BOT) for r in turn.replies]
+        conversation.updated_at = self.clock()
+        return turn, outbox
+
+    def _keep_inbound(self, message: IncomingMessage) -> None:
+        """After a failed turn: the creator's message is never lost, answered or not."""
+        with Session(self.engine) as session:
+            if self._receive(session, message) is not None:
+                session.commit()
+
     def _receive(
         self, session: Session, message: IncomingMessage
     ) -> tuple[Creator, Conversation, Message] | None:
-        """Creator, conversation and the message, committed; None for a platform's retry.
+        """Creator, conversation and the message, flushed (committed with the replies); None
+        for a platform's retry.
 
         Two workers meeting the same new creator (or the same retry) at once: the loser's insert
         fails on a unique constraint, and its second try finds what the winner stored.
@@ -207,7 +241,7 @@ class Puente:
             attachments=message.attachments,
             created_at=self.clock(),
         )
-        session.commit()
+        session.flush()  # a racing duplicate fails here, not after the turn was decided
         return creator, conversation, inbound
 
     def _flooding(self, turn: _Turn) -> bool:

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam, func
+from sqlalchemy import bindparam, func, update
 from sqlmodel import Session, col, select
 
 from handlers.kb import KbRow, join_variants, split_variants
@@ -17,6 +17,7 @@ from handlers.models import (
     Direction,
     Escalation,
     EscalationStatus,
+    InboundUpdate,
     KbArticle,
     Message,
     Sender,
@@ -247,6 +248,28 @@ def mark_delivered(
         message.delivered_at = when
         message.platform_message_id = platform_message_id or message.platform_message_id
         message.error = None
+
+
+_FINISH_UPDATE = (
+    update(InboundUpdate)
+    .where(col(InboundUpdate.id) == bindparam("row"))
+    .values(
+        processed_at=bindparam("when"),
+        attempts=InboundUpdate.attempts + 1,
+        error=bindparam("failure"),
+    )
+)
+
+
+def finish_update(
+    session: Session, *, row: int | None, when: datetime, error: str | None = None
+) -> None:
+    """Mark a stored raw update processed: one prebuilt UPDATE in the session's transaction,
+    nothing loaded. ``row=None`` (no stored update) marks nothing."""
+    if row is None:
+        return
+    params = {"row": row, "when": when, "failure": error[:500] if error else None}
+    session.connection().execute(_FINISH_UPDATE, params)
 
 
 def transcript(session: Session, *, conversation_id: int, limit: int = 50) -> list[list[str]]:

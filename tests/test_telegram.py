@@ -99,6 +99,7 @@ def test_a_question_gets_the_kb_answer_and_everything_is_recorded(
     with Session(puente.engine) as session:
         (update,) = session.exec(select(InboundUpdate)).all()
         assert update.processed_at is not None and update.error is None
+        assert update.attempts == 1  # finished once, with the reply, not again afterwards
         assert json.loads(update.payload)["message"]["text"] == "no me llegan los regalos"
 
 

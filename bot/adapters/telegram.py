@@ -191,6 +191,8 @@ class TelegramAdapter:
         self._tasks: list[asyncio.Task[None]] = []
         self._wake = asyncio.Event()
         self._failures: dict[int, str] = {}
+        self._inbox_rows: dict[int, int] = {}  # update_id → its stored row, while it's handled
+        self._finished: set[int] = set()  # update_ids the handler marked processed itself
         self._chat_locks: dict[str, asyncio.Lock] = {}
         self._stopping = False
 
@@ -333,9 +335,15 @@ class TelegramAdapter:
                 await asyncio.to_thread(self.inbox.finish, row, error=f"unreadable: {exc}")
                 return
             self._failures.pop(update.update_id, None)
-            await self.app.process_update(update)
+            self._inbox_rows[update.update_id] = row
+            try:
+                await self.app.process_update(update)
+            finally:
+                self._inbox_rows.pop(update.update_id, None)
             error = self._failures.pop(update.update_id, None)
-            await asyncio.to_thread(self.inbox.finish, row, error=error)
+            if update.update_id not in self._finished:  # ignored, or the handler failed
+                await asyncio.to_thread(self.inbox.finish, row, error=error)
+            self._finished.discard(update.update_id)
         self._drain_soon(_chat_of(payload))
 
     def _chat_lock(self, payload: dict[str, Any]) -> asyncio.Lock:
@@ -373,11 +381,15 @@ class TelegramAdapter:
         await self._hand_over(update, incoming)
 
     async def _hand_over(self, update: Update, incoming: IncomingMessage) -> None:
+        """The handler stores the message, its replies and the update's "processed" mark in one
+        transaction."""
+        row = self._inbox_rows.get(update.update_id)
         try:
-            await asyncio.to_thread(self.puente.handle_message, incoming)
+            await asyncio.to_thread(self.puente.handle_message, incoming, inbox_row=row)
         except Exception as exc:
             self._failures[update.update_id] = type(exc).__name__
             raise
+        self._finished.add(update.update_id)
 
     async def _on_other(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         log.debug("telegram: ignored update %s of an unhandled kind", update.update_id)
