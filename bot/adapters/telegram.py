@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hmac
 import json
 import logging
@@ -20,9 +21,10 @@ import re
 import time
 import warnings
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 os.environ.setdefault("PTB_TIMEDELTA", "1")  # retry_after as a timedelta, without warnings
 
@@ -54,6 +56,7 @@ from handlers.router import Puente
 from handlers.text import split_text
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 # _poll asks for raw updates on purpose (see its docstring); the library suggests get_updates.
 warnings.filterwarnings("ignore", message="Please use 'Bot.getUpdates'", category=PTBUserWarning)
 
@@ -185,6 +188,7 @@ class TelegramAdapter:
         self.outbox = Outbox(puente.engine, puente.clock)
         self.secret = webhook_secret(config.token, config.webhook_secret)
         self.app = self._build_application()
+        self._database = _database_executor(puente.engine.dialect.name)
         self._global = AsyncLimiter(config.max_per_second, 1)
         self._last_sent: dict[str, float] = {}
         self._chat_tasks: dict[str, asyncio.Task[None]] = {}
@@ -241,6 +245,7 @@ class TelegramAdapter:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         await self.app.shutdown()
+        self._database.shutdown(wait=False)
         log.warning("telegram: stopped")
 
     async def _register_commands(self) -> None:
@@ -280,7 +285,7 @@ class TelegramAdapter:
 
     async def _store(self, update_id: int, payload: dict[str, object]) -> int | None:
         text = json.dumps(payload, ensure_ascii=False)
-        return await asyncio.to_thread(
+        return await self._db(
             self.inbox.accept, platform=PLATFORM, key=str(update_id), payload=text
         )
 
@@ -321,7 +326,7 @@ class TelegramAdapter:
 
     async def _recover(self) -> None:
         """Finish updates stored before a crash or restart."""
-        pending = await asyncio.to_thread(self.inbox.pending, platform=PLATFORM)
+        pending = await self._db(self.inbox.pending, platform=PLATFORM)
         for item in pending:
             await self._process(item.id, json.loads(item.payload))
 
@@ -332,7 +337,7 @@ class TelegramAdapter:
                 update = Update.de_json(payload, self.bot)
             except (TypeError, ValueError, KeyError) as exc:
                 log.warning("telegram: stored an update that can't be read (%s)", exc)
-                await asyncio.to_thread(self.inbox.finish, row, error=f"unreadable: {exc}")
+                await self._db(self.inbox.finish, row, error=f"unreadable: {exc}")
                 return
             self._failures.pop(update.update_id, None)
             self._inbox_rows[update.update_id] = row
@@ -342,7 +347,7 @@ class TelegramAdapter:
                 self._inbox_rows.pop(update.update_id, None)
             error = self._failures.pop(update.update_id, None)
             if update.update_id not in self._finished:  # ignored, or the handler failed
-                await asyncio.to_thread(self.inbox.finish, row, error=error)
+                await self._db(self.inbox.finish, row, error=error)
             self._finished.discard(update.update_id)
         self._drain_soon(_chat_of(payload))
 
@@ -385,7 +390,7 @@ class TelegramAdapter:
         transaction."""
         row = self._inbox_rows.get(update.update_id)
         try:
-            await asyncio.to_thread(self.puente.handle_message, incoming, inbox_row=row)
+            await self._db(self.puente.handle_message, incoming, inbox_row=row)
         except Exception as exc:
             self._failures[update.update_id] = type(exc).__name__
             raise
@@ -405,7 +410,7 @@ class TelegramAdapter:
         while not self._stopping:
             self._wake.clear()  # before looking, so a wake-up during the query isn't lost
             try:
-                chats = await asyncio.to_thread(self.outbox.chats_waiting, platform=PLATFORM)
+                chats = await self._db(self.outbox.chats_waiting, platform=PLATFORM)
             except Exception:
                 log.exception("telegram: could not read the outbox; retrying")
                 chats = []
@@ -427,33 +432,36 @@ class TelegramAdapter:
 
     async def _drain(self, chat_id: str) -> None:
         """Send one chat's messages in order, each only after the previous one arrived."""
-        while not self._stopping:
-            item = await asyncio.to_thread(self.outbox.next_for, platform=PLATFORM, chat_id=chat_id)
-            if item is None:
-                return
+        item = await self._db(self.outbox.next_for, platform=PLATFORM, chat_id=chat_id)
+        while item is not None and not self._stopping:
             if item.not_before is not None:
                 wait = (_utc(item.not_before) - self.puente.clock()).total_seconds()
                 if wait > 0:
                     await asyncio.sleep(wait)
-            await self._send(item)
+            outcome = await self._send(item)
+            item = await self._db(self._record_then_next, outcome, chat_id)
 
-    async def _send(self, item: Outbound) -> None:
+    async def _send(self, item: Outbound) -> Callable[[], object]:
+        """Deliver one message; what to record about it, to run on the database thread."""
         try:
             sent = await self._send_pieces(item)
         except RetryAfter as exc:
             wait = timedelta(seconds=_seconds(exc.retry_after))
-            await asyncio.to_thread(self.outbox.retry_later, item.id, after=wait, error="429")
+            return functools.partial(self.outbox.retry_later, item.id, after=wait, error="429")
         except (Forbidden, BadRequest) as exc:
             log.warning("telegram: message %s refused: %s", item.id, type(exc).__name__)
-            await asyncio.to_thread(self.outbox.give_up, item.id, error=str(exc))
+            return functools.partial(self.outbox.give_up, item.id, error=str(exc))
         except NetworkError as exc:
-            await asyncio.to_thread(
-                self.outbox.retry_later, item.id, after=None, error=type(exc).__name__
-            )
-        else:
-            await asyncio.to_thread(
-                self.outbox.delivered, item.id, platform_message_id=str(sent.message_id)
-            )
+            error = type(exc).__name__
+            return functools.partial(self.outbox.retry_later, item.id, after=None, error=error)
+        sent_as = str(sent.message_id)
+        return functools.partial(self.outbox.delivered, item.id, platform_message_id=sent_as)
+
+    def _record_then_next(self, record: Callable[[], object], chat_id: str) -> Outbound | None:
+        """The attempt's outcome and the chat's next message in one trip to the database
+        thread (two short transactions: the mark is committed before the next is read)."""
+        record()
+        return self.outbox.next_for(platform=PLATFORM, chat_id=chat_id)
 
     async def _send_pieces(self, item: Outbound) -> Message:
         """Files first, then the text (long texts as several messages, the keyboard on the
@@ -505,6 +513,12 @@ class TelegramAdapter:
         """Deliver now: new outbound messages were stored (e.g. by an agent's action)."""
         self._wake.set()
 
+    async def _db(self, function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Run blocking database work off the event loop, on the database executor."""
+        loop = asyncio.get_running_loop()
+        call = functools.partial(function, *args, **kwargs)
+        return await loop.run_in_executor(self._database, call)
+
     def _spawn(self, coroutine: Awaitable[None]) -> None:
         task = asyncio.ensure_future(coroutine)
         self._tasks.append(task)  # type: ignore[arg-type]
@@ -515,6 +529,14 @@ class TelegramAdapter:
             self._tasks.remove(task)  # type: ignore[arg-type]
         if not task.cancelled() and task.exception() is not None:
             log.error("telegram: background task failed: %s", type(task.exception()).__name__)
+
+
+def _database_executor(dialect: str) -> ThreadPoolExecutor:
+    """SQLite takes one writer at a time and makes the others poll for its lock (sleeping up
+    to 100 ms between tries): one database thread queues them instead, in arrival order. A
+    server database takes several."""
+    workers = 1 if dialect == "sqlite" else 8
+    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="telegram-db")
 
 
 async def _retrying(what: str, action: Callable[[], Awaitable[object]]) -> None:
