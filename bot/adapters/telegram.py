@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import hmac
 import json
 import logging
@@ -24,6 +23,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, timedelta
+from functools import partial
 from typing import Any, TypeVar
 
 os.environ.setdefault("PTB_TIMEDELTA", "1")  # retry_after as a timedelta, without warnings
@@ -196,7 +196,9 @@ class TelegramAdapter:
         self._wake = asyncio.Event()
         self._failures: dict[int, str] = {}
         self._inbox_rows: dict[int, int] = {}  # update_id → its stored row, while it's handled
-        self._finished: set[int] = set()  # update_ids the handler marked processed itself
+        self._handled: dict[int, int] = {}  # update_id → replies stored, once handled
+        self._expected: dict[str, int] = {}  # chat → outbound messages known to be waiting
+        self._hints: dict[str, int] = {}  # chat → how often new messages were announced
         self._chat_locks: dict[str, asyncio.Lock] = {}
         self._stopping = False
 
@@ -346,10 +348,11 @@ class TelegramAdapter:
             finally:
                 self._inbox_rows.pop(update.update_id, None)
             error = self._failures.pop(update.update_id, None)
-            if update.update_id not in self._finished:  # ignored, or the handler failed
+            replies = self._handled.pop(update.update_id, None)
+            if replies is None:  # ignored, or the handler failed: nothing new to send
                 await self._db(self.inbox.finish, row, error=error)
-            self._finished.discard(update.update_id)
-        self._drain_soon(_chat_of(payload))
+        if replies:
+            self._drain_soon(_chat_of(payload), replies)
 
     def _chat_lock(self, payload: dict[str, Any]) -> asyncio.Lock:
         return self._chat_locks.setdefault(_chat_of(payload) or "other", asyncio.Lock())
@@ -390,11 +393,11 @@ class TelegramAdapter:
         transaction."""
         row = self._inbox_rows.get(update.update_id)
         try:
-            await self._db(self.puente.handle_message, incoming, inbox_row=row)
+            result = await self._db(self.puente.handle_message, incoming, inbox_row=row)
         except Exception as exc:
             self._failures[update.update_id] = type(exc).__name__
             raise
-        self._finished.add(update.update_id)
+        self._handled[update.update_id] = len(result.outbox_ids)
 
     async def _on_other(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         log.debug("telegram: ignored update %s of an unhandled kind", update.update_id)
@@ -420,47 +423,86 @@ class TelegramAdapter:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), IDLE_CHECK_SECONDS)
 
-    def _drain_soon(self, chat_id: str | None) -> None:
-        """Deliver one chat's waiting messages now, unless that is already under way (the
-        periodic scan of the whole outbox catches anything a running drain missed)."""
+    def _drain_soon(self, chat_id: str | None, new: int = 1) -> None:
+        """Deliver one chat's waiting messages now, or tell its running delivery that ``new``
+        more are waiting (the periodic scan of the whole outbox catches anything else)."""
         if chat_id is None:
             self._wake.set()
             return
+        self._expected[chat_id] = self._expected.get(chat_id, 0) + new
+        self._hints[chat_id] = self._hints.get(chat_id, 0) + 1
         task = self._chat_tasks.get(chat_id)
         if task is None or task.done():
             self._chat_tasks[chat_id] = asyncio.create_task(self._drain(chat_id))
 
     async def _drain(self, chat_id: str) -> None:
-        """Send one chat's messages in order, each only after the previous one arrived."""
-        item = await self._db(self.outbox.next_for, platform=PLATFORM, chat_id=chat_id)
+        """Send one chat's messages in order, each only after the previous one arrived.
+
+        After a delivery the outbox is read again only while more messages are known to be
+        waiting (a turn's second reply, an announcement during the send): the usual turn, one
+        reply, costs one read instead of two.
+        """
+        item = await self._next(chat_id)
         while item is not None and not self._stopping:
             if item.not_before is not None:
                 wait = (_utc(item.not_before) - self.puente.clock()).total_seconds()
                 if wait > 0:
                     await asyncio.sleep(wait)
-            outcome = await self._send(item)
-            item = await self._db(self._record_then_next, outcome, chat_id)
+            record, delivered = await self._send(item)
+            if delivered:
+                self._expected[chat_id] = max(self._expected.get(chat_id, 0) - 1, 0)
+            if delivered and not self._expected.get(chat_id):
+                await self._db(record)
+                item = await self._next(chat_id) if self._expected.get(chat_id) else None
+                if item is None:
+                    self._settle(chat_id)
+            else:
+                item = await self._next(chat_id, record)
 
-    async def _send(self, item: Outbound) -> Callable[[], object]:
-        """Deliver one message; what to record about it, to run on the database thread."""
+    async def _next(
+        self, chat_id: str, record: Callable[[], object] | None = None
+    ) -> Outbound | None:
+        """The chat's oldest waiting message (after recording the last attempt, in the same
+        trip to the database thread); None settles the chat: nothing is expected any more,
+        unless a new message was announced while the outbox was being read."""
+        while True:
+            hints = self._hints.get(chat_id, 0)
+            item = await self._db(self._record_then_next, record, chat_id)
+            if item is not None:
+                return item
+            record = None
+            if self._hints.get(chat_id, 0) == hints:
+                self._settle(chat_id)
+                return None
+
+    def _settle(self, chat_id: str) -> None:
+        self._expected.pop(chat_id, None)
+        self._hints.pop(chat_id, None)
+
+    async def _send(self, item: Outbound) -> tuple[Callable[[], object], bool]:
+        """Deliver one message: what to record about it (to run on the database thread), and
+        whether it was delivered."""
         try:
             sent = await self._send_pieces(item)
         except RetryAfter as exc:
             wait = timedelta(seconds=_seconds(exc.retry_after))
-            return functools.partial(self.outbox.retry_later, item.id, after=wait, error="429")
+            return partial(self.outbox.retry_later, item.id, after=wait, error="429"), False
         except (Forbidden, BadRequest) as exc:
             log.warning("telegram: message %s refused: %s", item.id, type(exc).__name__)
-            return functools.partial(self.outbox.give_up, item.id, error=str(exc))
+            return partial(self.outbox.give_up, item.id, error=str(exc)), False
         except NetworkError as exc:
             error = type(exc).__name__
-            return functools.partial(self.outbox.retry_later, item.id, after=None, error=error)
+            return partial(self.outbox.retry_later, item.id, after=None, error=error), False
         sent_as = str(sent.message_id)
-        return functools.partial(self.outbox.delivered, item.id, platform_message_id=sent_as)
+        return partial(self.outbox.delivered, item.id, platform_message_id=sent_as), True
 
-    def _record_then_next(self, record: Callable[[], object], chat_id: str) -> Outbound | None:
+    def _record_then_next(
+        self, record: Callable[[], object] | None, chat_id: str
+    ) -> Outbound | None:
         """The attempt's outcome and the chat's next message in one trip to the database
         thread (two short transactions: the mark is committed before the next is read)."""
-        record()
+        if record is not None:
+            record()
         return self.outbox.next_for(platform=PLATFORM, chat_id=chat_id)
 
     async def _send_pieces(self, item: Outbound) -> Message:
@@ -516,7 +558,7 @@ class TelegramAdapter:
     async def _db(self, function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run blocking database work off the event loop, on the database executor."""
         loop = asyncio.get_running_loop()
-        call = functools.partial(function, *args, **kwargs)
+        call = partial(function, *args, **kwargs)
         return await loop.run_in_executor(self._database, call)
 
     def _spawn(self, coroutine: Awaitable[None]) -> None:
