@@ -205,7 +205,7 @@ class Puente:
         """
         for attempt in range(2):
             try:
-                return self._store_inbound(session, message)
+                return self._store_inbound(session, message, after_conflict=bool(attempt))
             except IntegrityError:
                 session.rollback()
                 if attempt:
@@ -213,22 +213,18 @@ class Puente:
         return None
 
     def _store_inbound(
-        self, session: Session, message: IncomingMessage
+        self, session: Session, message: IncomingMessage, *, after_conflict: bool = False
     ) -> tuple[Creator, Conversation, Message] | None:
-        creator = store.get_or_create_creator(
-            session,
-            platform=message.platform.value,
-            user_id=message.user_id,
-            display_name=clean(message.display_name)[:200],
-            locale=negotiate(message.locale_hint) if message.locale_hint else None,
-            timezone=timezone_for(message.locale_hint),
-        )
-        conversation = store.get_or_create_conversation(
-            session, creator=creator, platform=message.platform.value, chat_id=message.chat_id
-        )
+        """A platform's retry is caught by the unique constraint when the message is flushed;
+        only after such a conflict is it looked up first (saving a query per message)."""
+        creator, conversation = self._creator_and_conversation(session, message)
         assert conversation.id is not None
-        if message.message_id and store.inbound_exists(
-            session, conversation_id=conversation.id, platform_message_id=message.message_id
+        if (
+            after_conflict
+            and message.message_id
+            and store.inbound_exists(
+                session, conversation_id=conversation.id, platform_message_id=message.message_id
+            )
         ):
             return None
         inbound = store.add_message(
@@ -243,6 +239,29 @@ class Puente:
         )
         session.flush()  # a racing duplicate fails here, not after the turn was decided
         return creator, conversation, inbound
+
+    def _creator_and_conversation(
+        self, session: Session, message: IncomingMessage
+    ) -> tuple[Creator, Conversation]:
+        platform = message.platform.value
+        seen = {
+            "display_name": clean(message.display_name)[:200],
+            "locale": negotiate(message.locale_hint) if message.locale_hint else None,
+            "timezone": timezone_for(message.locale_hint),
+        }
+        found = store.creator_in_chat(
+            session, platform=platform, user_id=message.user_id, chat_id=message.chat_id
+        )
+        if found is not None:
+            store.refresh_creator(found[0], **seen)
+            return found
+        creator = store.get_or_create_creator(
+            session, platform=platform, user_id=message.user_id, **seen
+        )
+        conversation = store.get_or_create_conversation(
+            session, creator=creator, platform=platform, chat_id=message.chat_id
+        )
+        return creator, conversation
 
     def _flooding(self, turn: _Turn) -> bool:
         """More than ``flood_messages`` in ``flood_seconds``: stored, but not answered."""

@@ -34,6 +34,15 @@ _CREATOR = select(Creator).where(
 _CONVERSATION = select(Conversation).where(
     Conversation.platform == bindparam("platform"), Conversation.chat_id == bindparam("chat_id")
 )
+_CREATOR_IN_CHAT = (
+    select(Creator, Conversation)
+    .join(Conversation, col(Conversation.creator_id) == col(Creator.id))
+    .where(
+        Conversation.platform == bindparam("platform"),
+        Conversation.chat_id == bindparam("chat_id"),
+        Creator.platform_user_id == bindparam("user_id"),
+    )
+)
 _INBOUND = select(Message.id).where(
     Message.conversation_id == bindparam("conversation_id"),
     Message.direction == Direction.IN,
@@ -59,13 +68,31 @@ def get_or_create_creator(
         session.add(creator)
         session.flush()
         return creator
+    refresh_creator(creator, display_name=display_name, locale=locale, timezone=timezone)
+    return creator
+
+
+def refresh_creator(
+    creator: Creator, *, display_name: str, locale: str | None, timezone: str | None
+) -> None:
+    """What the platform says about a known creator now (a chosen language stays)."""
     if display_name and display_name != creator.display_name:
         creator.display_name = display_name
     if locale and not creator.locale_chosen and locale != creator.locale:
         creator.locale = locale
     if timezone and not creator.timezone:
         creator.timezone = timezone
-    return creator
+
+
+def creator_in_chat(
+    session: Session, *, platform: str, user_id: str, chat_id: str
+) -> tuple[Creator, Conversation] | None:
+    """A known creator in their own conversation, in one query (the usual message)."""
+    params = {"platform": platform, "chat_id": chat_id, "user_id": user_id}
+    row = session.exec(_CREATOR_IN_CHAT, params=params).first()
+    if row is None or row[0].platform != platform:
+        return None
+    return row[0], row[1]
 
 
 def get_or_create_conversation(
