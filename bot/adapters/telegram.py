@@ -6,6 +6,9 @@ polling: before the next ``getUpdates`` confirms it), then turned into one
 Out: replies wait in the outbox; one task per chat sends them in order, at most one message a
 second per private chat (three seconds per group), 30 a second overall, honouring 429
 ``retry_after`` and backing off on network errors.
+Database work runs on its own executor (one thread with SQLite); a creator message costs three
+trips there: store the update, handle it (one transaction), read the chat's next reply; the
+delivery mark rides along with the next trip.
 """
 
 from __future__ import annotations
