@@ -1,4 +1,4 @@
-"""The ``puente`` command: chat, tickets, kb import/export/match."""
+"""The ``puente`` command: chat, tickets, kb import/export/match/review, report."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from bot.app import build_puente, encoder, match_policy
+from bot.cli_insights import add_commands as add_insights_commands
 from bot.config import Settings
 from bot.logs import configure as configure_logging
 from handlers import store
@@ -65,6 +66,11 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the web process (health check, webhooks)")
     serve.set_defaults(func=_serve)
 
+    worker = commands.add_parser(
+        "worker", help="fire SLA timers, page repeats, nudges and auto-closes (until SIGTERM)"
+    )
+    worker.set_defaults(func=_worker)
+
     tickets = commands.add_parser("tickets", help="list escalations")
     tickets.add_argument("--open", action="store_true", help="only cases not yet closed")
     tickets.add_argument("--locale", choices=SUPPORTED_LOCALES, default=None)
@@ -94,6 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     kb_match.add_argument("--kb", type=Path, default=None, help="KB file (default: the shipped KB)")
     kb_match.set_defaults(func=_kb_match)
+    add_insights_commands(commands, kb_commands)
     return parser
 
 
@@ -112,6 +119,12 @@ def _serve(_: argparse.Namespace, settings: Settings) -> int:
     except ValueError as exc:  # a malformed token or setting: say which, never echo it
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+def _worker(_: argparse.Namespace, settings: Settings) -> int:
+    from bot.worker import main as run_worker
+
+    return run_worker(settings)
 
 
 def _tickets(args: argparse.Namespace, settings: Settings) -> int:

@@ -52,6 +52,7 @@ def slack_adapter(puente: Puente, settings: Settings, wake: Any, files: Any) -> 
         agents=items(settings.slack_agents),
         root_causes=items(settings.root_causes),
         teams=pairs(settings.teams),
+        repeat_days=settings.repeat_days,
     )
     return SlackAdapter(puente, config, wake=wake, files=files)
 

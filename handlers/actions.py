@@ -18,6 +18,7 @@ class AgentActionKind(StrEnum):
     TRANSFER = "transfer"
     SAVE_KB = "save_kb"
     RECLASSIFY = "reclassify"
+    SEND_ARTICLE = "send_article"  # agent assist: a KB answer sent as the agent
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +33,17 @@ class AgentAction:
     category: str = ""
     relay_ref: str | None = None  # reply: where the agent wrote it, for the delivery mark
     attachments: tuple[Attachment, ...] = ()  # reply: files the agent shared
+    article_id: str = ""  # send_article: the KB article to send
 
 
 class ActionRejected(ValueError):
-    """An agent action that doesn't fit the case's state (e.g. resolving a closed case)."""
+    """An agent action that doesn't fit the case's state (e.g. resolving a closed case).
+
+    ``key`` is a catalog msgid and ``values`` its placeholders, so the adapter tells the agent
+    why in their language; ``str()`` stays an English line for logs and tests.
+    """
+
+    def __init__(self, key: str, english: str, **values: object) -> None:
+        super().__init__(english)
+        self.key = key
+        self.values = values

@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session, select
 
-from handlers import casework, store
+from handlers import casework, paging, store
 from handlers.actions import SURVEY_PAYLOAD, ActionRejected, AgentAction, AgentActionKind
 from handlers.casework import Kind
 from handlers.conversation import Event, next_state
-from handlers.i18n import Translator, translator
+from handlers.i18n import N_, Translator, translator
 from handlers.messages import OutgoingMessage, Suggestion
 from handlers.models import (
     Conversation,
@@ -43,7 +43,11 @@ class AgentDesk:
         with Session(self.puente.engine, expire_on_commit=False) as session:
             case = session.get(Escalation, action.escalation_id)
             if case is None:
-                raise ActionRejected(f"case #{action.escalation_id} does not exist")
+                raise ActionRejected(
+                    N_("reject_no_case"),
+                    f"case #{action.escalation_id} does not exist",
+                    case=action.escalation_id,
+                )
             conversation = session.get(Conversation, case.conversation_id)
             creator = session.get(Creator, conversation.creator_id) if conversation else None
             assert conversation is not None and creator is not None
@@ -82,21 +86,32 @@ class AgentDesk:
         if action.kind is AgentActionKind.RECLASSIFY:
             return self._reclassify(session, action, case)
         if case.status not in store.OPEN_STATUSES:
-            raise ActionRejected(f"case #{case.id} is already {case.status}")
+            raise ActionRejected(
+                N_("reject_case_closed"),
+                f"case #{case.id} is already {case.status}",
+                case=case.id,
+                status=str(case.status),
+            )
         handler = {
             AgentActionKind.TAKE: self._take,
             AgentActionKind.RETURN: self._return,
             AgentActionKind.RESOLVE: self._resolve,
             AgentActionKind.TRANSFER: self._transfer,
             AgentActionKind.REPLY: self._reply,
+            AgentActionKind.SEND_ARTICLE: self._send_article,
         }[action.kind]
         replies = handler(session, action, case, conversation, t)
-        if action.kind is not AgentActionKind.REPLY:
+        if action.kind not in (AgentActionKind.REPLY, AgentActionKind.SEND_ARTICLE):
             casework.post(session, case, Kind.UPDATE)
         return replies
 
     def _take(
-        self, _s: Session, action: AgentAction, case: Escalation, conv: Conversation, t: Translator
+        self,
+        session: Session,
+        action: AgentAction,
+        case: Escalation,
+        conv: Conversation,
+        t: Translator,
     ) -> Replies:
         conv.state = next_state(ConversationState(conv.state), Event.TAKE)
         case.status, case.assignee, case.assigned_at = (
@@ -104,6 +119,9 @@ class AgentDesk:
             action.agent_id,
             self.now,
         )
+        assert case.id is not None
+        # taking a case answers its pages
+        paging.ack(session, case.id, by=action.agent_id, now=self.now)
         return [OutgoingMessage(t.gettext("agent_joined"))], Sender.BOT
 
     def _return(
@@ -134,7 +152,9 @@ class AgentDesk:
         t: Translator,
     ) -> Replies:
         if not action.queue or action.queue == case.queue:
-            raise ActionRejected("choose another team to transfer the case to")
+            raise ActionRejected(
+                N_("reject_same_team"), "choose another team to transfer the case to"
+            )
         conv.state = next_state(ConversationState(conv.state), Event.TRANSFER)
         moved = Escalation(
             conversation_id=case.conversation_id,
@@ -154,24 +174,66 @@ class AgentDesk:
         assert conv.id is not None
         lines = store.transcript(session, conversation_id=conv.id)
         casework.post(session, moved, Kind.THREAD, role="transcript", lines=lines)
+        self.puente.timekeeper.case_opened(session, moved, self.now)
         return [OutgoingMessage(t.gettext("case_transferred", case=moved.id))], Sender.BOT
 
     def _reply(
-        self, _s: Session, action: AgentAction, case: Escalation, conv: Conversation, _t: Translator
+        self,
+        session: Session,
+        action: AgentAction,
+        case: Escalation,
+        conv: Conversation,
+        _t: Translator,
     ) -> Replies:
         if ConversationState(conv.state) is not ConversationState.AGENT:
-            raise ActionRejected("take the case before replying to the creator")
+            raise ActionRejected(
+                N_("reject_take_first"), "take the case before replying to the creator"
+            )
         if case.assignee != action.agent_id:
-            raise ActionRejected("only the agent who took the case replies to the creator")
+            raise ActionRejected(
+                N_("reject_not_owner"), "only the agent who took the case replies to the creator"
+            )
+        if asks_something(action.text):
+            self.puente.timekeeper.agent_asked(session, case, self.now)
         return [OutgoingMessage(clean(action.text), attachments=action.attachments)], Sender.AGENT
+
+    def _send_article(
+        self,
+        session: Session,
+        action: AgentAction,
+        case: Escalation,
+        conv: Conversation,
+        t: Translator,
+    ) -> Replies:
+        """Agent assist: a KB answer, in the creator's language, sent as the agent's reply."""
+        self._reply(session, action, case, conv, t)  # same rules: taken, by this agent
+        article = self.puente.kb.matcher().kb.get(action.article_id)
+        if article is None:
+            raise ActionRejected(
+                N_("reject_no_article"),
+                f"no KB article {action.article_id!r}",
+                article=action.article_id,
+            )
+        casework.post(
+            session, case, Kind.THREAD, role="kb_sent", agent=action.agent_id, article=article.id
+        )
+        answer = OutgoingMessage(article.answer(t.locale), article_id=article.id)
+        return [answer], Sender.AGENT
 
     def _reclassify(self, session: Session, action: AgentAction, case: Escalation) -> Replies:
         """An agent corrects triage: the case follows, and the creator's latest words become a
         labelled example, so the same words are read right next time."""
         if action.category not in PRIORITIES:
-            raise ActionRejected(f"unknown category {action.category!r}")
+            raise ActionRejected(
+                N_("reject_unknown_category"),
+                f"unknown category {action.category!r}",
+                category=action.category,
+            )
+        was = case.priority
         case.category, case.priority = action.category, PRIORITIES[action.category]
         case.due_at = self.puente.policy.due(case.priority, as_utc(case.created_at))
+        if case.priority != was:
+            self.puente.timekeeper.priority_changed(session, case, self.now)
         latest = store.recent_inbound_texts(session, conversation_id=case.conversation_id, limit=1)
         text = clean(latest[0]) if latest else ""
         if text:
@@ -216,7 +278,14 @@ class AgentDesk:
         draft.source_case = case.id
         draft.updated_at = self.now
         session.add(draft)
+        session.flush()
         casework.post(
-            session, case, Kind.THREAD, role="kb_draft", article=article_id, agent=action.agent_id
-        )
+            session, case, Kind.THREAD, role="kb_draft", article=article_id,
+            agent=action.agent_id, draft=draft.id,
+        )  # fmt: skip
         return [], Sender.BOT
+
+
+def asks_something(text: str) -> bool:
+    """An agent's line that waits for the creator's answer (ends in a question mark)."""
+    return clean(text).rstrip(" .!)*_~").endswith("?")

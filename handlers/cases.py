@@ -31,3 +31,7 @@ class CaseView:
     waited_seconds: float
     transferred_to: str | None = None
     linked_from: str | None = None
+    # agent assist: the KB's best answers for the creator's latest message (id, title, answer)
+    suggestions: tuple[tuple[str, str, str], ...] = ()
+    # repeat complaint: (this contact's number, within days, topic), when it is 2 or more
+    repeat: tuple[int, int, str] | None = None

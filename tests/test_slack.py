@@ -221,6 +221,9 @@ def test_only_agents_may_act_and_replies_need_the_case_taken(
     assert case_row(puente).status == EscalationStatus.OPEN
     assert desk.reply("hola, te ayudo yo", card["ts"], user=SECOND_AGENT) == 200
     wait_until(lambda: len(slack_api.ephemerals) >= 2)
+    outsider, early = (str(e.get("text")) for e in slack_api.ephemerals[:2])
+    assert outsider.startswith("Solo los agentes") and "slack_hint" not in outsider
+    assert early.startswith("Toma el caso") and "slack_hint" not in early
     assert len(telegram_api.messages_to(CHAT)) == 1
     assert desk.click(blocks.TAKE, 1, user=SECOND_AGENT) == 200
     wait_until(lambda: case_row(puente).assignee == SECOND_AGENT)
@@ -347,7 +350,9 @@ def test_a_creators_photo_is_copied_into_the_thread(
     wait_until(lambda: any("mi recibo" in line for line in desk.thread(card["ts"])))
     uploaded = wait_until(lambda: slack_api.files)
     (file_id,) = uploaded
-    assert slack_api.file_content(file_id) == b"\xff\xd8\xff\xe0 comprobante"
+    # the file exists from getUploadURLExternal on; its bytes arrive with the upload after it
+    content = wait_until(lambda: slack_api.file_content(file_id))
+    assert content == b"\xff\xd8\xff\xe0 comprobante"
     assert wait_until(lambda: slack_api.calls_to("files.completeUploadExternal"))
 
 

@@ -26,14 +26,21 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.adapters import slack_blocks as blocks
+from bot.adapters import slack_home as home
+from bot.adapters import slack_oncall
 from handlers.actions import ActionRejected, AgentAction, AgentActionKind
+from handlers.assist import case_context
 from handlers.cases import CaseView
 from handlers.casework import Kind
+from handlers.dashboard import dashboard, gap_by_key, review_draft, review_gap
 from handlers.delivery import AgentItem, AgentOutbox, Inbox, Outbound, Outbox
-from handlers.i18n import N_, translator
+from handlers.i18n import N_, negotiate, translator
+from handlers.kb_review import ReviewError
 from handlers.messages import IncomingMessage, Platform
 from handlers.models import as_utc
+from handlers.oncall_command import OncallCommand, OncallRequest
 from handlers.router import Puente
+from handlers.sla import targets_table
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +72,9 @@ PERMANENT_ERRORS = {
     "msg_too_long",
     "no_text",
     "invalid_blocks",
+    "user_not_found",
+    "user_disabled",
+    "cannot_dm_bot",
 }
 
 
@@ -78,6 +88,7 @@ class SlackConfig:
     root_causes: tuple[str, ...] = ()
     teams: tuple[tuple[str, str], ...] = field(default=())
     locale: str = "es"
+    repeat_days: int = 10
 
 
 class SlackAdapter:
@@ -181,6 +192,12 @@ class SlackAdapter:
         self.app.middleware(self._store_first)
         self.app.event("message")(self._on_message_event)
         self.app.event("app_mention")(lambda ack: None)
+        self.app.event("app_home_opened")(self._on_home_opened)
+        self.app.action(home.APPROVE_DRAFT)(self._on_draft_review)
+        self.app.action(home.REJECT_DRAFT)(self._on_draft_review)
+        self.app.action(home.DISMISS_GAP)(self._on_gap_dismiss)
+        self.app.action(home.WRITE_GAP)(self._on_gap_write)
+        self.app.view(home.GAP_VIEW)(self._on_gap_article)
         for action_id, handler in (
             (blocks.TAKE, self._on_take),
             (blocks.RETURN, self._on_return),
@@ -191,9 +208,11 @@ class SlackAdapter:
             (blocks.RECLASSIFY, self._on_reclassify),
         ):
             self.app.action(action_id)(handler)
+        self.app.action(re.compile(f"^{blocks.SEND_ARTICLE}_\\d+$"))(self._on_send_article)
         self.app.view(blocks.RESOLVE_VIEW)(self._on_resolve_view)
         self.app.view(blocks.TRANSFER_VIEW)(self._on_transfer_view)
         self.app.view(blocks.SAVE_KB_VIEW)(self._on_save_kb_view)
+        self.app.command("/oncall")(self._on_oncall)
 
     def _store_first(self, req: BoltRequest, resp: BoltResponse, next: Callable[[], Any]) -> Any:
         """Events are stored before Bolt acknowledges them; a retry of a stored one is acked
@@ -284,7 +303,7 @@ class SlackAdapter:
         try:
             self.puente.handle_agent_action(action)
         except ActionRejected:
-            self._hint(channel, event["user"], "slack_hint_take_first", thread_ts=thread_ts)
+            self._hint(channel, event["user"], N_("slack_hint_take_first"), thread_ts=thread_ts)
             return
         self.wake_creators()
 
@@ -295,7 +314,7 @@ class SlackAdapter:
         channel = (body.get("channel") or {}).get("id")
         if not self.is_agent(user):
             if channel:
-                self._hint(channel, user, "slack_hint_agents_only")
+                self._hint(channel, user, N_("slack_hint_agents_only"))
             return None
         value = str(body["actions"][0].get("value") or "")
         return (int(value), user) if value.isdigit() else None
@@ -312,7 +331,12 @@ class SlackAdapter:
             self.puente.handle_agent_action(action)
         except ActionRejected as exc:
             if channel:
-                self._hint(channel, action.agent_id, "slack_hint_rejected", reason=str(exc))
+                self._hint(
+                    channel,
+                    action.agent_id,
+                    N_("slack_hint_rejected"),
+                    reason=self.t.gettext(exc.key, **exc.values),
+                )
             return
         self.wake()
         self.wake_creators()
@@ -402,7 +426,7 @@ class SlackAdapter:
         channel = (body.get("channel") or {}).get("id")
         if not self.is_agent(user):
             if channel:
-                self._hint(channel, user, "slack_hint_agents_only")
+                self._hint(channel, user, N_("slack_hint_agents_only"))
             return
         action = body["actions"][0]
         value = str((action.get("selected_option") or {}).get("value") or action.get("value") or "")
@@ -410,6 +434,20 @@ class SlackAdapter:
         if case.isdigit() and category:
             reclassify = AgentAction(AgentActionKind.RECLASSIFY, int(case), user, category=category)
             self._apply(reclassify, channel)
+
+    def _on_send_article(self, ack: Callable[[], None], body: dict[str, Any]) -> None:
+        """Agent assist: one of the card's suggested KB answers, sent as this agent."""
+        ack()
+        user = body["user"]["id"]
+        channel = (body.get("channel") or {}).get("id")
+        if not self.is_agent(user):
+            if channel:
+                self._hint(channel, user, N_("slack_hint_agents_only"))
+            return
+        case, _, article = str(body["actions"][0].get("value") or "").partition(":")
+        if case.isdigit() and article:
+            send = AgentAction(AgentActionKind.SEND_ARTICLE, int(case), user, article_id=article)
+            self._apply(send, channel)
 
     def _on_creator_choice(self, ack: Callable[[], None], body: dict[str, Any]) -> None:
         """A creator on Slack pressed one of the bot's suggestion buttons."""
@@ -426,6 +464,139 @@ class SlackAdapter:
             "client_msg_id": f"choice:{body['actions'][0].get('action_ts')}",
         }
         self._from_creator(event)
+
+    def _on_oncall(
+        self, ack: Callable[..., None], body: dict[str, Any], respond: Callable[..., Any]
+    ) -> None:
+        """``/oncall``: acked at once, answered (only to the agent) in their Slack language."""
+        ack()
+        user = str(body.get("user_id") or "")
+        locale = negotiate(self._profile(user)[1])
+        if not self.is_agent(user):
+            text = translator(locale).gettext("oncall_agents_only")
+        else:
+            request = OncallRequest(user, str(body.get("text") or ""), locale)
+            text = OncallCommand(self.puente).answer(request)
+        respond(text=text, response_type="ephemeral")
+        self.wake()
+
+    # -- Home tab: the agents' dashboard and KB review -------------------------------------
+
+    def _on_home_opened(
+        self, ack: Callable[[], None], body: dict[str, Any], context: dict[str, Any]
+    ) -> None:
+        ack()
+        event = body.get("event") or {}
+        error = None
+        try:
+            if event.get("tab", "home") == "home" and event.get("user"):
+                self.publish_home(str(event["user"]))
+        except Exception as exc:
+            error = type(exc).__name__
+            log.exception("slack: publishing the Home tab failed")
+        finally:
+            if context.get("inbox_row") is not None:
+                self.inbox.finish(context["inbox_row"], error=error)
+
+    def publish_home(self, user: str) -> None:
+        """A fresh dashboard for an agent (others see that it is for agents only)."""
+        if self.is_agent(user):
+            board = dashboard(
+                self.puente.engine,
+                self.puente.kb,
+                self.puente.clock(),
+                targets=targets_table(self.puente.oncall.sla),
+            )
+            view = home.home_view(board, self.config.locale)
+        else:
+            view = home.not_an_agent_view(self.config.locale)
+        self.client.views_publish(user_id=user, view=view)
+
+    def _on_draft_review(self, ack: Callable[[], None], body: dict[str, Any]) -> None:
+        """Approve or reject a KB draft from the Home tab; the tab is redrawn after."""
+        ack()
+        user = body["user"]["id"]
+        if not self.is_agent(user):
+            return
+        action = body["actions"][0]
+        value = str(action.get("value") or "")
+        if not value.isdigit():
+            return
+        approve = action.get("action_id") == home.APPROVE_DRAFT
+        try:
+            article = review_draft(
+                self.puente.engine, int(value), approve=approve, now=self.puente.clock()
+            )
+        except ReviewError:
+            log.warning("slack: a KB review did not apply (draft %s already reviewed?)", value)
+            article, approve = None, None
+        container = body.get("container") or {}
+        if container.get("type") == "message" and approve is not None:
+            self._mark_reviewed(container, user, article)
+        else:
+            self.publish_home(user)
+
+    def _mark_reviewed(self, container: dict[str, Any], user: str, article: str | None) -> None:
+        """The draft's message in the case thread says who reviewed it; the buttons go."""
+        if article:
+            text = self.t.gettext("slack_kb_draft_published", agent=user, article=article)
+        else:
+            text = self.t.gettext("slack_kb_draft_rejected", agent=user)
+        with contextlib.suppress(SlackApiError):
+            self.client.chat_update(
+                channel=str(container.get("channel_id") or ""),
+                ts=str(container.get("message_ts") or ""),
+                text=text,
+                blocks=[],
+            )
+
+    def _on_gap_dismiss(self, ack: Callable[[], None], body: dict[str, Any]) -> None:
+        ack()
+        user, key = body["user"]["id"], str(body["actions"][0].get("value") or "")
+        if not self.is_agent(user) or not key:
+            return
+        try:
+            review_gap(
+                self.puente.engine, self.puente.kb, key, now=self.puente.clock(), reviewer=user
+            )
+        except ReviewError:
+            log.warning("slack: missing topic %s is gone (already reviewed?)", key)
+        self.publish_home(user)
+
+    def _on_gap_write(self, ack: Callable[[], None], body: dict[str, Any]) -> None:
+        ack()
+        user, key = body["user"]["id"], str(body["actions"][0].get("value") or "")
+        if not self.is_agent(user):
+            return
+        gap = gap_by_key(self.puente.engine, self.puente.kb, key, self.puente.clock())
+        if gap is not None:
+            view = home.gap_article_modal(gap, self.config.locale)
+            self.client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    def _on_gap_article(
+        self, ack: Callable[[], None], body: dict[str, Any], view: dict[str, Any]
+    ) -> None:
+        """The article for a missing topic: published at once, answering the next creator."""
+        user, key = body["user"]["id"], str(view.get("private_metadata") or "")
+        values = blocks.modal_values(view)
+        if not values.get(blocks.ANSWER, "").strip():
+            ack(
+                response_action="errors",
+                errors={blocks.ANSWER: self.t.gettext("home_gap_no_answer")},
+            )
+            return
+        ack()
+        if not self.is_agent(user):
+            return
+        try:
+            review_gap(
+                self.puente.engine, self.puente.kb, key, now=self.puente.clock(), reviewer=user,
+                answer=values.get(blocks.ANSWER, ""), questions=values.get(blocks.QUESTION) or None,
+                category=values.get(blocks.CATEGORY, ""),
+            )  # fmt: skip
+        except ReviewError:
+            log.warning("slack: missing topic %s could not be published", key)
+        self.publish_home(user)
 
     # -- who is an agent ---------------------------------------------------------------
 
@@ -530,6 +701,8 @@ class SlackAdapter:
             return None
         if item.kind == Kind.FILE:
             return self._copy_file(item)
+        if item.kind == Kind.DM:
+            return self._page_dm(item)
         if item.kind == Kind.REACTION:
             channel, _, ts = str(item.payload["ref"]).partition(":")
             try:
@@ -540,13 +713,34 @@ class SlackAdapter:
                 if exc.response.get("error") != "already_reacted":
                     raise
             return None
+        text = self._thread_text(item.payload)
+        extra: dict[str, Any] = {}
+        if item.payload.get("role") == "kb_draft" and item.payload.get("draft"):
+            extra["blocks"] = home.draft_review_blocks(
+                text, int(item.payload["draft"]), self.config.locale
+            )
         sent = self.client.chat_postMessage(
             channel=item.queue or "",
             thread_ts=item.thread_ts,
-            text=self._thread_text(item.payload),
+            text=text,
             unfurl_links=False,
             unfurl_media=False,
+            **extra,
         )
+        return str(sent["ts"])
+
+    def _page_dm(self, item: AgentItem) -> str:
+        """A page: a direct message to the person on call, in their Slack language, with a link
+        to the case's thread."""
+        user = str(item.payload["user"])
+        t = translator(negotiate(self._profile(user)[1]) if user else self.config.locale)
+        text = slack_oncall.dm_text(item.payload, item.escalation_id, t)
+        if item.queue and item.thread_ts:
+            with contextlib.suppress(SlackApiError):  # the page matters more than the link
+                link = self.client.chat_getPermalink(channel=item.queue, message_ts=item.thread_ts)
+                text += "\n" + str(link.get("permalink") or "")
+        channel = self.client.conversations_open(users=user)["channel"]["id"]
+        sent = self.client.chat_postMessage(channel=channel, text=text, unfurl_links=False)
         return str(sent["ts"])
 
     def _copy_file(self, item: AgentItem) -> str | None:
@@ -597,6 +791,14 @@ class SlackAdapter:
                 priority=str(payload.get("priority", "")),
                 reason=blocks.escape(str(payload.get("reason", "")))[:500],
             )
+        if role in slack_oncall.ONCALL_ROLES:
+            return slack_oncall.thread_text(payload, self.t)
+        if role == "kb_sent":
+            return self.t.gettext(
+                "slack_kb_sent",
+                agent=blocks.escape(str(payload.get("agent", ""))),
+                article=blocks.escape(str(payload.get("article", ""))),
+            )
         if role == "kb_draft":
             return self.t.gettext("slack_kb_draft_saved", article=str(payload.get("article")))
         return self.t.gettext("slack_nudge")
@@ -611,6 +813,10 @@ class SlackAdapter:
         case, creator, tried = details
         opened = as_utc(case.created_at)
         assert case.id is not None
+        context = case_context(
+            self.puente.engine, self.puente.kb, case.id, repeat_days=self.config.repeat_days
+        )
+        repeat = context.repeat
         return CaseView(
             escalation_id=case.id,
             creator_name=creator.display_name or creator.platform_user_id,
@@ -628,6 +834,8 @@ class SlackAdapter:
             waited_seconds=(self.puente.clock() - opened).total_seconds(),
             transferred_to=f"#{case.transferred_to}" if case.transferred_to else None,
             linked_from=f"#{case.linked_from}" if case.linked_from else None,
+            suggestions=tuple((s.article_id, s.title, s.answer) for s in context.suggestions),
+            repeat=(repeat.count, repeat.days, repeat.topic) if repeat else None,
         )
 
     async def _drain_chat(self, chat: str) -> None:

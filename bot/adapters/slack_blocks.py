@@ -28,6 +28,8 @@ SAVE_KB = "case_save_kb"
 CASE_ACTIONS = (TAKE, RETURN, RESOLVE, TRANSFER, SAVE_KB)
 ACTIONS_BLOCK = "case_actions"
 RECLASSIFY = "case_reclassify"
+SEND_ARTICLE = "case_send_article"  # + _<n>: one button per suggested KB answer
+MAX_EXCERPT = 280
 
 RESOLVE_VIEW = "resolve_case"
 TRANSFER_VIEW = "transfer_case"
@@ -147,6 +149,8 @@ def case_card(case: CaseView, locale: str = "es") -> tuple[str, list[dict[str, A
     notes = _notes(case, t)
     if notes:
         blocks.append({"type": "context", "elements": notes})
+    if case.status in _ACTIONS_BY_STATUS:
+        blocks.extend(_assist_blocks(case, t))
     buttons = [_button(action, case.escalation_id, t) for action in actions_for(case.status)]
     if case.status in _ACTIONS_BY_STATUS:
         buttons.append(_reclassify_select(case, t))
@@ -374,7 +378,42 @@ def _notes(case: CaseView, t: Translator) -> list[dict[str, str]]:
         notes.append(_mrkdwn(t.gettext("slack_transferred", team=team)))
     if case.linked_from:
         notes.append(_mrkdwn(t.gettext("slack_linked", link=_link(case.linked_from, t))))
-    return notes
+    return [*_repeat_note(case, t), *notes]
+
+
+def _repeat_note(case: CaseView, t: Translator) -> list[dict[str, str]]:
+    if case.repeat is None:
+        return []
+    count, days, topic = case.repeat
+    text = t.gettext(
+        "slack_repeat_contact",
+        count=t.number(count),
+        days=t.number(days),
+        topic=clip(escape(topic), 100),
+    )
+    return [_mrkdwn(text)]
+
+
+def _assist_blocks(case: CaseView, t: Translator) -> list[dict[str, Any]]:
+    """Agent assist: the KB's best answers for the creator's latest message, one button each
+    sending it (as the agent, in the creator's language)."""
+    if not case.suggestions:
+        return []
+    blocks: list[dict[str, Any]] = [
+        {"type": "context", "elements": [_mrkdwn(t.gettext("slack_suggested_title"))]}
+    ]
+    for n, (article_id, title, answer) in enumerate(case.suggestions[:3]):
+        text = f"*{clip(escape(title), 200)}*\n{clip(escape(answer), MAX_EXCERPT)}"
+        button = {
+            "type": "button",
+            "action_id": f"{SEND_ARTICLE}_{n}",
+            "text": _plain(t.gettext("slack_send_article"), MAX_BUTTON),
+            "value": f"{case.escalation_id}:{article_id}"[:MAX_OPTION_VALUE],
+        }
+        blocks.append(
+            {"type": "section", "text": _mrkdwn(text, MAX_SECTION_TEXT), "accessory": button}
+        )
+    return blocks
 
 
 def _link(target: str, t: Translator) -> str:

@@ -1,0 +1,182 @@
+"""Block Kit for the agents' Home tab: a live dashboard and KB drafts to review. Pure dicts,
+like :mod:`bot.adapters.slack_blocks`; every label goes through gettext, creator text through
+:func:`~bot.adapters.slack_blocks.escape`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.adapters.slack_blocks import (
+    ANSWER,
+    CATEGORY,
+    MAX_BUTTON,
+    MAX_INPUT,
+    MAX_KB_CATEGORY,
+    MAX_SECTION_TEXT,
+    MAX_TITLE,
+    PRIORITY_EMOJI,
+    QUESTION,
+    _input,
+    _mrkdwn,
+    _plain,
+    _text_input,
+    clip,
+    escape,
+)
+from handlers.dashboard import Dashboard
+from handlers.gaps import GapCluster
+from handlers.i18n import translator
+from handlers.metrics import Figures
+from handlers.report import headline_lines
+
+APPROVE_DRAFT = "kb_draft_approve"
+REJECT_DRAFT = "kb_draft_reject"
+WRITE_GAP = "kb_gap_write"
+DISMISS_GAP = "kb_gap_dismiss"
+GAP_VIEW = "kb_gap_article"
+MAX_EXCERPT = 400
+
+
+def home_view(board: Dashboard, locale: str = "es") -> dict[str, Any]:
+    """The Home tab for an agent."""
+    t = translator(locale)
+    updated = t.datetime(board.now, "UTC") + " UTC"
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": _plain(t.gettext("home_title"), 150)},
+        {"type": "context", "elements": [_mrkdwn(t.gettext("home_period", updated=updated))]},
+        {"type": "section", "fields": [
+            _mrkdwn(f"*{label}*\n{value}") for label, value in headline_lines(board.figures, t)[:10]
+        ]},
+        {"type": "section", "text": _mrkdwn(_open_line(board.open_cases, locale))},
+        {"type": "divider"},
+        {"type": "section", "text": _mrkdwn(_gaps_text(board, locale), MAX_SECTION_TEXT)},
+        *_gap_buttons(board, locale),
+        {"type": "divider"},
+        {"type": "header", "text": _plain(
+            t.gettext("home_drafts_title", count=t.number(board.drafts_total)), 150
+        )},
+    ]  # fmt: skip
+    if not board.drafts:
+        blocks.append({"type": "context", "elements": [_mrkdwn(t.gettext("home_no_drafts"))]})
+    for draft in board.drafts:
+        blocks.extend(_draft_blocks(draft, locale))
+    return {"type": "home", "blocks": blocks[:100]}
+
+
+def stats_message(
+    figures: Figures, waiting: dict[str, int], locale: str = "es"
+) -> tuple[str, list[dict[str, Any]]]:
+    """``/oncall stats``: the headline figures (from :func:`handlers.metrics.headline`) and the
+    open cases, as (fallback text, blocks)."""
+    t = translator(locale)
+    lines = [f"*{label}:* {value}" for label, value in headline_lines(figures, t)]
+    text = "\n".join([*lines, _open_line(waiting, locale)])
+    return text, [{"type": "section", "text": _mrkdwn(text, MAX_SECTION_TEXT)}]
+
+
+def not_an_agent_view(locale: str = "es") -> dict[str, Any]:
+    t = translator(locale)
+    return {
+        "type": "home",
+        "blocks": [{"type": "section", "text": _mrkdwn(t.gettext("home_agents_only"))}],
+    }
+
+
+def _open_line(waiting: dict[str, int], locale: str) -> str:
+    t = translator(locale)
+    counts = " · ".join(
+        f"{PRIORITY_EMOJI.get(p, '⚪')} {p}: {t.number(n)}" for p, n in waiting.items()
+    )
+    return t.gettext("home_open_cases", counts=counts)
+
+
+def _gaps_text(board: Dashboard, locale: str) -> str:
+    t = translator(locale)
+    lines = ["*" + t.gettext("home_gaps_title") + "*"]
+    if not board.gaps:
+        lines.append(t.gettext("home_no_gaps"))
+    for gap in board.gaps:
+        lines.append(
+            t.gettext(
+                "home_gap_line",
+                n=len(lines),
+                label=clip(escape(gap.label), 200),
+                locale=gap.locale,
+                count=t.number(gap.count),
+            )
+        )
+    return "\n".join(lines)
+
+
+def _gap_buttons(board: Dashboard, locale: str) -> list[dict[str, Any]]:
+    """Per missing topic: write an article for it, or dismiss it."""
+    t = translator(locale)
+    rows = []
+    for n, gap in enumerate(board.gaps, start=1):
+        buttons = [
+            {"type": "button", "action_id": WRITE_GAP, "value": gap.key, "style": "primary",
+             "text": _plain(t.gettext("home_gap_write", n=n), MAX_BUTTON)},
+            {"type": "button", "action_id": DISMISS_GAP, "value": gap.key,
+             "text": _plain(t.gettext("home_gap_dismiss", n=n), MAX_BUTTON)},
+        ]  # fmt: skip
+        rows.append({"type": "actions", "block_id": f"gap_{gap.key}", "elements": buttons})
+    return rows
+
+
+def gap_article_modal(gap: GapCluster, locale: str = "es") -> dict[str, Any]:
+    """Write the article a missing topic needs: its wordings pre-filled as questions."""
+    t = translator(locale)
+    questions = _text_input(QUESTION, MAX_INPUT, multiline=True, initial=" | ".join(gap.examples))
+    answer = _text_input(ANSWER, MAX_INPUT, multiline=True)
+    category = _text_input(CATEGORY, MAX_KB_CATEGORY, t.gettext("slack_kb_category_placeholder"))
+    return {
+        "type": "modal",
+        "callback_id": GAP_VIEW,
+        "private_metadata": gap.key,
+        "title": _plain(t.gettext("home_gap_modal_title"), MAX_TITLE),
+        "submit": _plain(t.gettext("home_approve"), MAX_TITLE),
+        "close": _plain(t.gettext("slack_cancel"), MAX_TITLE),
+        "blocks": [
+            {
+                "type": "context",
+                "elements": [_mrkdwn(t.gettext("home_gap_modal_hint", locale=gap.locale))],
+            },
+            _input(QUESTION, t.gettext("slack_kb_question"), questions),
+            _input(ANSWER, t.gettext("slack_kb_answer"), answer),
+            _input(CATEGORY, t.gettext("slack_kb_category"), category, optional=True),
+        ],
+    }
+
+
+def draft_review_blocks(text: str, row_id: int, locale: str = "es") -> list[dict[str, Any]]:
+    """The "draft saved" line in a case's thread, with approve / reject buttons under it."""
+    t = translator(locale)
+    return [
+        {"type": "section", "text": _mrkdwn(text, MAX_SECTION_TEXT)},
+        {"type": "actions", "block_id": f"draft_{row_id}", "elements": _review_buttons(row_id, t)},
+    ]
+
+
+def _review_buttons(row_id: int, t: Any) -> list[dict[str, Any]]:
+    return [
+        {"type": "button", "action_id": APPROVE_DRAFT, "style": "primary",
+         "text": _plain(t.gettext("home_approve"), MAX_BUTTON), "value": str(row_id)},
+        {"type": "button", "action_id": REJECT_DRAFT, "style": "danger",
+         "text": _plain(t.gettext("home_reject"), MAX_BUTTON), "value": str(row_id)},
+    ]  # fmt: skip
+
+
+def _draft_blocks(draft: Any, locale: str) -> list[dict[str, Any]]:
+    t = translator(locale)
+    text = t.gettext(
+        "home_draft",
+        case=draft.source_case or "-",
+        locale=draft.locale,
+        questions=clip(escape(" | ".join(draft.questions)), MAX_EXCERPT),
+        answer=clip(escape(draft.answer), MAX_EXCERPT * 2),
+    )
+    buttons = _review_buttons(draft.row_id, t)
+    return [
+        {"type": "section", "text": _mrkdwn(text, MAX_SECTION_TEXT)},
+        {"type": "actions", "block_id": f"draft_{draft.row_id}", "elements": buttons},
+    ]
