@@ -73,7 +73,6 @@ PRIVATE_SPACING = 1.0
 GROUP_SPACING = 3.0
 POLL_TIMEOUT = 25
 IDLE_CHECK_SECONDS = 1.0
-MARK_DELAY = 0.05  # s a delivery mark may wait to ride along with other database work
 COMMANDS = {
     "es": (("start", N_("cmd_start")), ("idioma", N_("cmd_language")),
            ("agente", N_("cmd_human")), ("estado", N_("cmd_status")), ("ayuda", N_("cmd_help"))),
@@ -193,11 +192,6 @@ class TelegramAdapter:
         self.secret = webhook_secret(config.token, config.webhook_secret)
         self.app = self._build_application()
         self._database = _database_executor(puente.engine.dialect.name)
-        # One database thread runs work in order, so a delivery mark can wait for the next
-        # trip there: the chat's next read can't overtake it.
-        self._defer_marks = puente.engine.dialect.name == "sqlite"
-        self._marks: list[Callable[[], object]] = []
-        self._marks_due: asyncio.TimerHandle | None = None
         self._global = AsyncLimiter(config.max_per_second, 1)
         self._last_sent: dict[str, float] = {}
         self._chat_tasks: dict[str, asyncio.Task[None]] = {}
@@ -255,10 +249,6 @@ class TelegramAdapter:
         for task in [*self._tasks, *self._chat_tasks.values()]:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        if self._marks_due is not None:
-            self._marks_due.cancel()
-        with contextlib.suppress(Exception):
-            await self._db(_nothing)  # the delivery marks still waiting
         await self.app.shutdown()
         self._database.shutdown(wait=False)
         log.warning("telegram: stopped")
@@ -465,7 +455,7 @@ class TelegramAdapter:
             if delivered:
                 self._expected[chat_id] = max(self._expected.get(chat_id, 0) - 1, 0)
             if delivered and not self._expected.get(chat_id):
-                await self._mark(record)
+                await self._db(record)
                 item = await self._next(chat_id) if self._expected.get(chat_id) else None
                 if item is None:
                     self._settle(chat_id)
@@ -569,32 +559,10 @@ class TelegramAdapter:
         self._wake.set()
 
     async def _db(self, function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-        """Run blocking database work off the event loop, on the database executor, after the
-        delivery marks waiting for a ride."""
+        """Run blocking database work off the event loop, on the database executor."""
         loop = asyncio.get_running_loop()
         call = partial(function, *args, **kwargs)
-        if self._marks:
-            marks, self._marks = self._marks, []
-            call = partial(_after, marks, call)
         return await loop.run_in_executor(self._database, call)
-
-    async def _mark(self, record: Callable[[], object]) -> None:
-        """Record a delivery: at once with a server database; with SQLite, on the next trip to
-        the database thread (at most ``MARK_DELAY`` later), saving a trip per message. A crash
-        in between re-sends that message at start-up, as a crash between sending and marking
-        always could."""
-        if not self._defer_marks:
-            await self._db(record)
-            return
-        self._marks.append(record)
-        if self._marks_due is None:
-            loop = asyncio.get_running_loop()
-            self._marks_due = loop.call_later(MARK_DELAY, self._flush_marks)
-
-    def _flush_marks(self) -> None:
-        self._marks_due = None
-        if self._marks:
-            self._spawn(self._db(_nothing))
 
     def _spawn(self, coroutine: Awaitable[None]) -> None:
         task = asyncio.ensure_future(coroutine)
@@ -606,20 +574,6 @@ class TelegramAdapter:
             self._tasks.remove(task)  # type: ignore[arg-type]
         if not task.cancelled() and task.exception() is not None:
             log.error("telegram: background task failed: %s", type(task.exception()).__name__)
-
-
-def _after(records: list[Callable[[], object]], call: Callable[[], T]) -> T:
-    """Delivery marks, then the database work they rode along with (whose result counts)."""
-    for record in records:
-        try:
-            record()
-        except Exception:
-            log.exception("telegram: could not record a delivery; it may be sent again")
-    return call()
-
-
-def _nothing() -> None:
-    """A trip to the database thread for the delivery marks alone."""
 
 
 def _database_executor(dialect: str) -> ThreadPoolExecutor:
