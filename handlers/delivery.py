@@ -11,11 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from handlers import casework
+from handlers import casework, store
 from handlers.casework import Kind
 from handlers.messages import Attachment, Suggestion
 from handlers.models import (
@@ -29,6 +30,18 @@ from handlers.models import (
     utcnow,
 )
 
+_ACCEPT = insert(InboundUpdate)
+_DELIVERED = (
+    update(Message)
+    .where(col(Message.id) == bindparam("message_id"))
+    .values(
+        delivered_at=bindparam("when"),
+        attempts=Message.attempts + 1,
+        platform_message_id=bindparam("sent_as"),
+        error=None,
+    )
+    .returning(col(Message.relay_ref))
+)
 MAX_BACKOFF = timedelta(minutes=5)
 MAX_ATTEMPTS = 10
 DELIVERED_MARK = "white_check_mark"
@@ -60,18 +73,18 @@ class Inbox:
         self.clock = clock
 
     def accept(self, *, platform: str, key: str, payload: str) -> int | None:
-        """Store a raw update; its row id, or None when this update was stored before."""
-        with Session(self.engine) as session:
-            row = InboundUpdate(
-                platform=platform, update_key=key, payload=payload, received_at=self.clock()
-            )
-            session.add(row)
-            try:
-                session.commit()
-            except IntegrityError:
-                session.rollback()
-                return None
-            return row.id
+        """Store a raw update; its row id, or None when this update was stored before.
+
+        One INSERT on a pooled connection, no ORM unit of work: this runs for every update
+        before the platform gets its answer.
+        """
+        row = {"platform": platform, "update_key": key, "payload": payload}
+        try:
+            with self.engine.begin() as connection:
+                result = connection.execute(_ACCEPT, {**row, "received_at": self.clock()})
+        except IntegrityError:
+            return None
+        return int(result.inserted_primary_key[0])
 
     def pending(self, *, platform: str, limit: int = 100) -> list[PendingUpdate]:
         """Updates stored but never finished (a crash between storing and answering)."""
@@ -89,12 +102,8 @@ class Inbox:
 
     def finish(self, update_id: int, *, error: str | None = None) -> None:
         with Session(self.engine) as session:
-            row = session.get(InboundUpdate, update_id)
-            if row is not None:
-                row.processed_at = self.clock()
-                row.attempts += 1
-                row.error = error[:500] if error else None
-                session.commit()
+            store.finish_update(session, row=update_id, when=self.clock(), error=error)
+            session.commit()
 
 
 class Outbox:
@@ -139,15 +148,15 @@ class Outbox:
         )
 
     def delivered(self, message_id: int, *, platform_message_id: str | None = None) -> None:
+        """One prebuilt UPDATE; the message is loaded only when an agent waits for a ✓."""
+        params = {"message_id": message_id, "when": self.clock(), "sent_as": platform_message_id}
         with Session(self.engine) as session:
-            message = session.get(Message, message_id)
-            if message is not None:
-                message.delivered_at = self.clock()
-                message.attempts += 1
-                message.platform_message_id = platform_message_id
-                message.error = None
+            relay = session.connection().execute(_DELIVERED, params).first()
+            if relay is not None and relay.relay_ref:
+                message = session.get(Message, message_id)
+                assert message is not None
                 _mark_relay(session, message, delivered=True)
-                session.commit()
+            session.commit()
 
     def retry_later(self, message_id: int, *, after: timedelta | None, error: str) -> datetime:
         """Record a failed attempt; ``after`` is the platform's own wait (429), else backoff.
