@@ -72,9 +72,10 @@ LOCALES: tuple[tuple[str, float], ...] = (
     ("en", 0.2),
 )
 
-# Written for this benchmark. Each one gets exactly one reply from the shipped KB (an answer, a
-# "did you mean" with options, or small talk), with and without the sentence encoder: nothing
-# here asks for a person or misses the KB, so no case is opened and no chat leaves the bot.
+# Written for this benchmark. Each one gets exactly one reply (an answer, a "did you mean" with
+# options, small talk, or a case's reassurance): a few read as risky to triage (a hacked account)
+# and open a case, after which the creator's next messages get "still waiting" replies. Every
+# message still gets exactly one reply, which is what the benchmark counts.
 SPANISH: tuple[str, ...] = (
     "hola, buenas",
     "buenas tardes equipo",
