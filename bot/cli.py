@@ -17,7 +17,7 @@ from bot.app import build_puente, encoder, match_policy
 from bot.config import Settings
 from bot.logs import configure as configure_logging
 from handlers import store
-from handlers.db import make_engine
+from handlers.db import SchemaOutOfDate, make_engine, migrate
 from handlers.i18n import N_, SUPPORTED_LOCALES, negotiate, translator
 from handlers.kb import KnowledgeBase
 from handlers.kb_io import KbFormatError, read_kb_file, write_kb_file
@@ -49,6 +49,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KbFormatError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except SchemaOutOfDate as exc:
+        print(f"error: {exc}; run `puente migrate` first", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 
@@ -64,6 +67,16 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="run the web process (health check, webhooks)")
     serve.set_defaults(func=_serve)
+
+    migrate_ = commands.add_parser(
+        "migrate", help="upgrade the database to the newest schema (the release step)"
+    )
+    migrate_.add_argument(
+        "--new",
+        metavar="MESSAGE",
+        help="developers: write a new migration from the models' changes instead",
+    )
+    migrate_.set_defaults(func=_migrate)
 
     tickets = commands.add_parser("tickets", help="list escalations")
     tickets.add_argument("--open", action="store_true", help="only cases not yet closed")
@@ -112,6 +125,21 @@ def _serve(_: argparse.Namespace, settings: Settings) -> int:
     except ValueError as exc:  # a malformed token or setting: say which, never echo it
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    """Operators' output, in English like the other operational messages."""
+    if args.new:
+        from handlers.migrations import new_revision
+
+        print(f"wrote {new_revision(args.new)}")
+        return 0
+    engine = make_engine(settings.database_url, check_schema=False)
+    try:
+        print(f"database at revision {migrate(engine)}")
+    finally:
+        engine.dispose()
+    return 0
 
 
 def _tickets(args: argparse.Namespace, settings: Settings) -> int:
