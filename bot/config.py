@@ -66,6 +66,7 @@ class Settings(BaseSettings):
         "consulta sin incidencia,otro",
         validation_alias=_env("PUENTE_ROOT_CAUSES"),
     )
+    claim_seconds: float = Field(60.0, gt=0, validation_alias=_env("PUENTE_CLAIM_SECONDS"))
     host: str = Field("0.0.0.0", validation_alias=_env("HOST"))
     port: int = Field(8000, ge=1, le=65535, validation_alias=_env("PORT"))
     log_level: str = Field("WARNING", validation_alias=_env("PUENTE_LOG_LEVEL"))

@@ -104,6 +104,7 @@ class TelegramConfig:
     webhook_url: str | None = None
     webhook_secret: str | None = None
     max_per_second: float = 30.0
+    claim_seconds: float = 60.0  # outbox lease (handlers.delivery.claim)
 
 
 def to_incoming(message: Message, *, bot_id: int, bot_username: str) -> IncomingMessage | None:
@@ -182,7 +183,9 @@ class TelegramAdapter:
         self.files = files if files is not None else {}
         self.config = config
         self.inbox = Inbox(puente.engine, puente.clock)
-        self.outbox = Outbox(puente.engine, puente.clock)
+        self.outbox = Outbox(
+            puente.engine, puente.clock, lease=timedelta(seconds=config.claim_seconds)
+        )
         self.secret = webhook_secret(config.token, config.webhook_secret)
         self.app = self._build_application()
         self._global = AsyncLimiter(config.max_per_second, 1)
