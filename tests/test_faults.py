@@ -1,0 +1,109 @@
+"""Faults, automated: Slack down for a while, a sender killed mid-delivery, PostgreSQL restarted.
+
+Outages last in fake time where the code under test allows it (``FakeClock``), so a 30-second
+Slack outage takes well under a second of real time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from bot.adapters.slack import SlackConfig
+from handlers.casework import Routing
+from handlers.models import AgentPost, as_utc
+from handlers.router import Puente
+from tests.conftest import Creator, FakeClock
+from tests.fakes.slack_api import FAKE_BOT_TOKEN, FakeSlack
+from tests.serving import Service, wait_until
+
+QUEUE = "C0ESC"
+
+
+@pytest.fixture
+def slack_api() -> Iterator[FakeSlack]:
+    with FakeSlack() as fake:
+        yield fake
+
+
+@pytest.fixture
+def desk(puente: Puente, slack_api: FakeSlack) -> Iterator[Service]:
+    """The Slack adapter delivering the agents' outbox, on the test's fake clock."""
+    puente.routing = Routing(default_queue=QUEUE)
+    config = SlackConfig(
+        bot_token=FAKE_BOT_TOKEN, signing_secret="faults-secret", api_url=slack_api.api_url
+    )
+    service = Service(puente, slack=config).start()
+    yield service
+    service.stop()
+
+
+def _attempts(puente: Puente) -> tuple[int, int]:
+    """(attempts made, posts still waiting) over the agents' outbox."""
+    with Session(puente.engine) as session:
+        made = session.exec(select(func.coalesce(func.sum(AgentPost.attempts), 0))).one()
+        waiting = session.exec(
+            select(func.count(col(AgentPost.id))).where(
+                col(AgentPost.delivered_at).is_(None), col(AgentPost.failed_at).is_(None)
+            )
+        ).one()
+    return int(made), int(waiting)
+
+
+def _next_retry(puente: Puente) -> object | None:
+    with Session(puente.engine) as session:
+        return session.exec(
+            select(func.min(AgentPost.next_attempt_at)).where(
+                col(AgentPost.delivered_at).is_(None), col(AgentPost.failed_at).is_(None)
+            )
+        ).one()
+
+
+def _deliver_all(puente: Puente, clock: FakeClock, desk: Service, rounds: int = 60) -> None:
+    """Move the clock to each due retry and wait for that attempt, until nothing waits."""
+    for _ in range(rounds):
+        made, waiting = _attempts(puente)
+        if not waiting:
+            return
+        due = _next_retry(puente)
+        if due is not None:
+            clock.now = max(clock.now, as_utc(due))  # type: ignore[arg-type]
+        desk.wake_all()
+        wait_until(lambda made=made: _attempts(puente)[0] > made or not _attempts(puente)[1])
+    raise AssertionError("the agents' outbox never emptied")
+
+
+# 500: backoff 1, 2, 4, 8, 16 s → sent at 31 s; 429: Retry-After 7 s each time → at 35 s
+@pytest.mark.parametrize(("status", "sent_after"), [(500, 31), (429, 35)])
+def test_slack_down_for_30_seconds_then_everything_arrives_in_order(
+    puente: Puente,
+    clock: FakeClock,
+    creator: Creator,
+    slack_api: FakeSlack,
+    desk: Service,
+    status: int,
+    sent_after: int,
+) -> None:
+    start = clock.now
+    slack_api.fail_for(30, status=status, retry_after=7, clock=clock)
+    creator.says("quiero hablar con una persona")
+    lines = [f"sigo esperando, mensaje {n}" for n in range(1, 6)]
+    for line in lines:
+        creator.says(line)
+    _deliver_all(puente, clock, desk)
+
+    with Session(puente.engine) as session:
+        first = session.get(AgentPost, 1)
+        assert first is not None and first.delivered_at is not None
+        assert (as_utc(first.delivered_at) - start).total_seconds() == sent_after
+    assert {r.status for r in slack_api.rejected} == {status}
+    card = [m for m in slack_api.posted(QUEUE) if m.get("thread_ts") in (None, m["ts"])]
+    assert len(card) == 1
+    ts = card[0]["ts"]
+    thread = [m["text"] for m in slack_api.posted(QUEUE, thread_ts=ts) if m["ts"] != ts]
+    shown = [next(i for i, text in enumerate(thread) if line in text) for line in lines]
+    assert shown == sorted(shown)
+    assert all(sum(line in text for text in thread) == 1 for line in lines)
