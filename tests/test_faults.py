@@ -6,21 +6,30 @@ Slack outage takes well under a second of real time.
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.adapters.slack import SlackConfig
 from handlers.casework import Routing
-from handlers.models import AgentPost, as_utc
+from handlers.models import AgentPost, Direction, Message, as_utc
 from handlers.router import Puente
-from tests.conftest import Creator, FakeClock
+from tests.conftest import REPO, Creator, FakeClock
 from tests.fakes.slack_api import FAKE_BOT_TOKEN, FakeSlack
+from tests.fakes.telegram_api import FakeTelegram
 from tests.serving import Service, wait_until
 
 QUEUE = "C0ESC"
+CHAT = 5550001
 
 
 @pytest.fixture
@@ -107,3 +116,83 @@ def test_slack_down_for_30_seconds_then_everything_arrives_in_order(
     shown = [next(i for i, text in enumerate(thread) if line in text) for line in lines]
     assert shown == sorted(shown)
     assert all(sum(line in text for text in thread) == 1 for line in lines)
+
+
+class ServeProcess:
+    """``puente serve`` in a process of its own, as production runs it."""
+
+    def __init__(self, env: dict[str, str], cwd: Path) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "serve"],
+            env=env,
+            cwd=cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> str:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        _, err = self.process.communicate(timeout=30)
+        return err.decode(errors="replace")
+
+
+def serve_env(engine: Engine, telegram: FakeTelegram, **extra: str) -> dict[str, str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return {
+        **os.environ,
+        "DATABASE_URL": engine.url.render_as_string(hide_password=False),
+        "TELEGRAM_BOT_TOKEN": telegram.token,
+        "TELEGRAM_BASE_URL": telegram.base_url,
+        "TELEGRAM_BASE_FILE_URL": telegram.base_file_url,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "PUENTE_SEMANTIC": "false",  # starts in a second; matching isn't what is tested
+        "PUENTE_CLAIM_SECONDS": "1",
+        "PYTHONPATH": str(REPO),
+        **extra,
+    }
+
+
+@pytest.fixture
+def telegram_api() -> Iterator[FakeTelegram]:
+    with FakeTelegram() as fake:
+        yield fake
+
+
+def test_a_sender_killed_mid_delivery_delivers_after_restart_once(
+    engine: Engine, telegram_api: FakeTelegram, tmp_path: Path
+) -> None:
+    """SIGKILL while the reply's sendMessage is in flight (not yet accepted by Telegram): the
+    claim runs out, the next process sends it, and the chat gets it exactly once."""
+    env = serve_env(engine, telegram_api)
+    telegram_api.hold("sendMessage")
+    first = ServeProcess(env, tmp_path)
+    try:
+        telegram_api.user_sends(CHAT, "no me llegan los regalos")
+        wait_until(lambda: telegram_api.holding == 1, timeout=60)
+        first.kill()
+    finally:
+        first.kill()
+    with Session(engine) as session:
+        reply = session.exec(select(Message).where(Message.direction == Direction.OUT)).one()
+        assert reply.delivered_at is None and reply.claimed_by is not None
+    telegram_api.release_held(accept=False)
+
+    second = ServeProcess(env, tmp_path)
+    try:
+        telegram_api.wait_for_messages(CHAT, 1, timeout=60)
+    finally:
+        second.stop()
+    assert telegram_api.texts_to(CHAT) == [reply.text]
+    with Session(engine) as session:
+        done = session.get(Message, reply.id)
+        assert done is not None and done.delivered_at is not None
+        assert session.exec(select(func.count(col(Message.id)))).one() == 2  # in, out: no redo
