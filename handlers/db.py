@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import create_engine
 
 from handlers import migrations  # (imports the models, which registers the tables)
 
 DEFAULT_DATABASE_URL = "sqlite:///puente.db"
+T = TypeVar("T")
+log = logging.getLogger("puente.db")
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -60,3 +68,33 @@ def migrate(engine: Engine) -> str | None:
     else:
         migrations.upgrade(engine)
     return migrations.current(engine)
+
+
+def transient(exc: BaseException) -> bool:
+    """A failure that a moment later may not happen again: the server restarting, a
+    connection cut, SQLite busy. Constraint violations and bugs are not transient."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, OperationalError)
+
+
+def retrying(
+    action: Callable[[], T],
+    *,
+    attempts: int = 10,
+    first_wait: float = 0.25,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """Run ``action`` (one transaction), again after a transient database failure, waiting
+    0.25 s, 0.5 s, 1 s … (about a minute in all): long enough for PostgreSQL to restart."""
+    wait = first_wait
+    for attempt in range(1, attempts + 1):
+        try:
+            return action()
+        except Exception as exc:
+            if attempt == attempts or not transient(exc):
+                raise
+            log.warning("database unavailable (%s); retrying in %.2f s", type(exc).__name__, wait)
+            sleep(wait)
+            wait = min(wait * 2, 10.0)
+    raise AssertionError("unreachable")

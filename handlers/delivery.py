@@ -6,6 +6,7 @@ messages from here, recording each attempt, so a crash or an outage loses nothin
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import socket
@@ -13,6 +14,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import ParamSpec, TypeVar
 
 from sqlalchemy import or_, update
 from sqlalchemy.engine import Engine
@@ -21,6 +23,7 @@ from sqlmodel import Session, col, select
 
 from handlers import casework
 from handlers.casework import Kind
+from handlers.db import retrying
 from handlers.messages import Attachment, Suggestion
 from handlers.models import (
     AgentPost,
@@ -61,6 +64,21 @@ class Outbound:
     attachments: tuple[Attachment, ...]
     attempts: int
     not_before: datetime | None
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def durable(method: Callable[P, R]) -> Callable[P, R]:
+    """Bookkeeping after a send must survive a database restart: a message the platform took
+    but that isn't marked would be sent again. Retried while the database is unreachable."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        return retrying(lambda: method(*args, **kwargs))
+
+    return wrapper
 
 
 def process_name() -> str:
@@ -136,18 +154,18 @@ class Inbox:
                 return None
             return row.id
 
-    def pending(self, *, platform: str, limit: int = 100) -> list[PendingUpdate]:
-        """Updates stored but never finished (a crash between storing and answering)."""
+    def pending(
+        self, *, platform: str, limit: int = 100, received_before: datetime | None = None
+    ) -> list[PendingUpdate]:
+        """Updates stored but never finished (a crash between storing and answering, or a
+        database restart mid-way); ``received_before`` leaves out those still in progress."""
+        query = select(InboundUpdate).where(
+            InboundUpdate.platform == platform, col(InboundUpdate.processed_at).is_(None)
+        )
+        if received_before is not None:
+            query = query.where(InboundUpdate.received_at < received_before)
         with Session(self.engine) as session:
-            rows = session.exec(
-                select(InboundUpdate)
-                .where(
-                    InboundUpdate.platform == platform,
-                    col(InboundUpdate.processed_at).is_(None),
-                )
-                .order_by(col(InboundUpdate.id))
-                .limit(limit)
-            ).all()
+            rows = session.exec(query.order_by(col(InboundUpdate.id)).limit(limit)).all()
             return [PendingUpdate(r.id, r.payload) for r in rows if r.id is not None]
 
     def finish(self, update_id: int, *, error: str | None = None) -> None:
@@ -223,6 +241,7 @@ class Outbox:
             session, Message, row_id, owner=owner, now=now, not_before=not_before, lease=lease
         )
 
+    @durable
     def delivered(self, message_id: int, *, platform_message_id: str | None = None) -> None:
         with Session(self.engine) as session:
             message = session.get(Message, message_id)
@@ -234,6 +253,7 @@ class Outbox:
                 _mark_relay(session, message, delivered=True)
                 session.commit()
 
+    @durable
     def retry_later(self, message_id: int, *, after: timedelta | None, error: str) -> datetime:
         """Record a failed attempt; ``after`` is the platform's own wait (429), else backoff.
         After ``MAX_ATTEMPTS`` the message is given up and the agents are told."""
@@ -252,6 +272,7 @@ class Outbox:
             session.commit()
             return message.next_attempt_at
 
+    @durable
     def give_up(self, message_id: int, *, error: str) -> None:
         """The platform refused for good (the creator blocked the bot, the chat is gone)."""
         with Session(self.engine) as session:
@@ -410,6 +431,7 @@ class AgentOutbox:
             ).all()
             return case, creator, [t for t in dict.fromkeys(tried) if t]
 
+    @durable
     def delivered(self, post_id: int, *, result: str | None = None) -> None:
         """Done; a card's result is its message ts, which becomes the case's thread."""
         with Session(self.engine) as session:
@@ -424,6 +446,7 @@ class AgentOutbox:
                     case.thread_ts = result
             session.commit()
 
+    @durable
     def retry_later(self, post_id: int, *, after: timedelta | None, error: str) -> None:
         with Session(self.engine) as session:
             post = session.get(AgentPost, post_id)
@@ -437,6 +460,7 @@ class AgentOutbox:
                 post.next_attempt_at = self.clock() + (after or backoff(post.attempts))
             session.commit()
 
+    @durable
     def give_up(self, post_id: int, *, error: str) -> None:
         with Session(self.engine) as session:
             post = session.get(AgentPost, post_id)

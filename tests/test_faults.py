@@ -17,15 +17,18 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
 from bot.adapters.slack import SlackConfig
 from handlers.casework import Routing
-from handlers.models import AgentPost, Direction, Message, as_utc
+from handlers.db import make_engine, migrate
+from handlers.models import AgentPost, Conversation, Direction, Message, as_utc
 from handlers.router import Puente
 from tests.conftest import REPO, Creator, FakeClock
 from tests.fakes.slack_api import FAKE_BOT_TOKEN, FakeSlack
 from tests.fakes.telegram_api import FakeTelegram
+from tests.pg_server import PrivatePostgres
 from tests.serving import Service, wait_until
 
 QUEUE = "C0ESC"
@@ -119,16 +122,19 @@ def test_slack_down_for_30_seconds_then_everything_arrives_in_order(
 
 
 class ServeProcess:
-    """``puente serve`` in a process of its own, as production runs it."""
+    """``puente serve`` in a process of its own, as production runs it; its log goes to a
+    file (a pipe nobody reads fills up and blocks the process)."""
 
     def __init__(self, env: dict[str, str], cwd: Path) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve"],
-            env=env,
-            cwd=cwd,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
+        self.log = cwd / f"serve-{len(list(cwd.glob('serve-*.log')))}.log"
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "bot", "serve"],
+                env=env,
+                cwd=cwd,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )
 
     def kill(self) -> None:
         if self.process.poll() is None:
@@ -138,17 +144,20 @@ class ServeProcess:
     def stop(self) -> str:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
-        _, err = self.process.communicate(timeout=30)
-        return err.decode(errors="replace")
+        self.process.wait(30)
+        return self.log.read_text(errors="replace")
 
 
-def serve_env(engine: Engine, telegram: FakeTelegram, **extra: str) -> dict[str, str]:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+        return int(probe.getsockname()[1])
+
+
+def serve_env(url: str, telegram: FakeTelegram, port: int, **extra: str) -> dict[str, str]:
     return {
         **os.environ,
-        "DATABASE_URL": engine.url.render_as_string(hide_password=False),
+        "DATABASE_URL": url,
         "TELEGRAM_BOT_TOKEN": telegram.token,
         "TELEGRAM_BASE_URL": telegram.base_url,
         "TELEGRAM_BASE_FILE_URL": telegram.base_file_url,
@@ -172,7 +181,7 @@ def test_a_sender_killed_mid_delivery_delivers_after_restart_once(
 ) -> None:
     """SIGKILL while the reply's sendMessage is in flight (not yet accepted by Telegram): the
     claim runs out, the next process sends it, and the chat gets it exactly once."""
-    env = serve_env(engine, telegram_api)
+    env = serve_env(engine.url.render_as_string(hide_password=False), telegram_api, free_port())
     telegram_api.hold("sendMessage")
     first = ServeProcess(env, tmp_path)
     try:
@@ -196,3 +205,72 @@ def test_a_sender_killed_mid_delivery_delivers_after_restart_once(
         done = session.get(Message, reply.id)
         assert done is not None and done.delivered_at is not None
         assert session.exec(select(func.count(col(Message.id)))).one() == 2  # in, out: no redo
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[PrivatePostgres]:
+    """A server of the test's own: restarting the machine's would break everyone else's."""
+    reason = PrivatePostgres.unavailable()
+    if reason:
+        pytest.skip(reason)
+    server = PrivatePostgres().start()
+    yield server
+    server.stop()
+
+
+def test_postgres_restarted_under_load_loses_no_acknowledged_message(
+    private_postgres: PrivatePostgres, telegram_api: FakeTelegram, tmp_path: Path
+) -> None:
+    engine = make_engine(private_postgres.url, check_schema=False)
+    migrate(engine)
+    port = free_port()
+    webhook = f"http://127.0.0.1:{port}/telegram/webhook"
+    env = serve_env(private_postgres.url, telegram_api, port, TELEGRAM_WEBHOOK_URL=webhook)
+    server = ServeProcess(env, tmp_path)
+    try:
+        wait_until(lambda: telegram_api.webhook.url == webhook, timeout=60)
+        telegram_api.push_updates(connections=4)
+        chats = [CHAT + n for n in range(30)]
+        for chat in chats:
+            telegram_api.user_sends(chat, "hola, ¿cómo cambio mi nombre?")
+        wait_until(lambda: len(telegram_api.calls("sendMessage")) >= 10, timeout=60)
+        private_postgres.restart()  # mid-load: updates arriving, replies being sent
+        for round_ in (2, 3):
+            for chat in chats:
+                telegram_api.user_sends(chat, f"mensaje {round_}: sigo sin poder cambiarlo")
+        expected = 3 * len(chats)
+        wait_until(lambda: _settled(engine, telegram_api, expected), timeout=60)
+    finally:
+        server.stop()
+    with Session(engine) as session:
+        inbound = session.exec(select(Message).where(Message.direction == Direction.IN)).all()
+        assert len(inbound) == expected
+        assert len({(m.conversation_id, m.platform_message_id) for m in inbound}) == expected
+        for chat in chats:
+            replies = session.exec(
+                select(Message.text)
+                .join(Conversation, col(Conversation.id) == Message.conversation_id)
+                .where(Message.direction == Direction.OUT, Conversation.chat_id == str(chat))
+                .order_by(col(Message.id))
+            ).all()
+            assert replies and telegram_api.texts_to(chat) == list(replies)
+    engine.dispose()
+
+
+def _settled(engine: Engine, telegram: FakeTelegram, inbound: int) -> bool:
+    """Every update pushed and stored, every reply sent (a database error counts as not yet)."""
+    if telegram.pending_updates:
+        return False
+    try:
+        with Session(engine) as session:
+            stored = session.exec(
+                select(func.count(col(Message.id))).where(Message.direction == Direction.IN)
+            ).one()
+            waiting = session.exec(
+                select(func.count(col(Message.id))).where(
+                    Message.direction == Direction.OUT, col(Message.delivered_at).is_(None)
+                )
+            ).one()
+    except OperationalError:
+        return False
+    return stored == inbound and waiting == 0

@@ -47,6 +47,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
+from handlers.db import retrying
 from handlers.delivery import Inbox, Outbound, Outbox
 from handlers.i18n import N_, translator
 from handlers.messages import Attachment, IncomingMessage, Platform
@@ -67,6 +68,8 @@ PRIVATE_SPACING = 1.0
 GROUP_SPACING = 3.0
 POLL_TIMEOUT = 25
 IDLE_CHECK_SECONDS = 1.0
+# stored updates left unfinished (the database went away mid-way) are taken up again after this
+RECOVER_SECONDS = 10.0
 COMMANDS = {
     "es": (("start", N_("cmd_start")), ("idioma", N_("cmd_language")),
            ("agente", N_("cmd_human")), ("estado", N_("cmd_status")), ("ayuda", N_("cmd_help"))),
@@ -321,10 +324,20 @@ class TelegramAdapter:
                     self._spawn(self._process(row, payload))
 
     async def _recover(self) -> None:
-        """Finish updates stored before a crash or restart."""
-        pending = await asyncio.to_thread(self.inbox.pending, platform=PLATFORM)
-        for item in pending:
-            await self._process(item.id, json.loads(item.payload))
+        """Finish updates stored before a crash or restart, then, now and then, those left
+        unfinished since (acknowledged to Telegram, so nobody else will send them again)."""
+        before = None
+        while not self._stopping:
+            try:
+                pending = await asyncio.to_thread(
+                    self.inbox.pending, platform=PLATFORM, received_before=before
+                )
+                for item in pending:
+                    await self._process(item.id, json.loads(item.payload))
+            except Exception:
+                log.exception("telegram: could not finish stored updates; retrying")
+            await asyncio.sleep(RECOVER_SECONDS)
+            before = self.puente.clock() - timedelta(seconds=RECOVER_SECONDS)
 
     async def _process(self, row: int, payload: dict[str, object]) -> None:
         """One chat's updates are handled one at a time, in the order they arrived."""
@@ -377,7 +390,8 @@ class TelegramAdapter:
 
     async def _hand_over(self, update: Update, incoming: IncomingMessage) -> None:
         try:
-            await asyncio.to_thread(self.puente.handle_message, incoming)
+            # a database restart mid-message: the transaction rolled back, so run it again
+            await asyncio.to_thread(retrying, lambda: self.puente.handle_message(incoming))
         except Exception as exc:
             self._failures[update.update_id] = type(exc).__name__
             raise

@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import html
+import http.client
 import itertools
 import json
 import re
@@ -33,7 +34,6 @@ import socket
 import sys
 import threading
 import time
-import urllib.error
 import urllib.request
 from collections import Counter, deque
 from collections.abc import Callable
@@ -1607,5 +1607,5 @@ def _post_update(url: str, update: JSON, secret: str | None) -> bool:
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return 200 <= response.status < 300
-    except (OSError, urllib.error.URLError):
+    except (OSError, http.client.HTTPException):  # refused, reset, 4xx/5xx, cut short
         return False
