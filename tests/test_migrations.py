@@ -6,6 +6,9 @@ written: ``puente migrate --new "what changed"`` (README, "Database and migratio
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +18,7 @@ from sqlmodel import SQLModel
 
 from handlers import migrations
 from handlers.db import SchemaOutOfDate, make_engine, migrate
+from tests.conftest import REPO
 
 
 def _sqlite(path: Path) -> Engine:
@@ -75,3 +79,18 @@ def test_postgres_must_be_migrated_before_use(pg_url: str) -> None:
     assert migrate(engine) == migrations.head()
     engine.dispose()
     make_engine(pg_url).dispose()
+
+
+def test_puente_migrate_is_the_release_step(pg_url: str, tmp_path: Path) -> None:
+    env = {**os.environ, "DATABASE_URL": pg_url, "PYTHONPATH": str(REPO)}
+
+    def puente(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "bot", *args], env=env, cwd=tmp_path,
+                              capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+
+    refused = puente("tickets")
+    assert refused.returncode == 2 and "puente migrate" in refused.stderr
+    done = puente("migrate")
+    assert done.returncode == 0 and migrations.head() in done.stdout
+    assert puente("tickets").returncode == 0
+    assert "release: puente migrate" in (REPO / "Procfile").read_text().splitlines()
