@@ -318,7 +318,12 @@ class TelegramAdapter:
                 continue
             for payload in updates if isinstance(updates, list) else []:
                 update_id = int(payload["update_id"])
-                row = await self._store(update_id, payload)
+                try:
+                    row = await self._store(update_id, payload)
+                except Exception:  # the database is away: not confirmed, so fetched again
+                    log.exception("telegram: could not store update %s; retrying", update_id)
+                    await asyncio.sleep(1)
+                    break
                 offset = update_id + 1
                 if row is not None:
                     self._spawn(self._process(row, payload))
