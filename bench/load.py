@@ -272,6 +272,8 @@ class Crowd:
 
     def _send(self, creator: Creator) -> None:
         with self.lock:
+            if creator.sent >= len(creator.texts):  # its case opened since it was scheduled
+                return
             creator.waiting, creator.sent_at = True, time.monotonic()
             text = creator.texts[creator.sent]
             creator.sent += 1
