@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.config import Settings, pairs
+from bot.config import Settings, items, pairs
 from handlers import store
 from handlers.casework import Routing
 from handlers.db import make_engine
 from handlers.kb_source import KbSource
 from handlers.matcher import MatchPolicy
+from handlers.oncall import Rotation, parse_handoff
 from handlers.router import ConversationPolicy, Puente
 from handlers.semantic import SentenceEncoder, load_encoder
+from handlers.sla import OncallPolicy, parse_sla
 from handlers.triage import Triager
 from handlers.triage import shipped as shipped_triager
 
@@ -42,6 +46,19 @@ def triager(
     return reader
 
 
+def oncall_policy(settings: Settings) -> OncallPolicy:
+    weekday, hour = parse_handoff(settings.oncall_handoff)
+    rotation = Rotation(items(settings.oncall_rotation), weekday, hour, settings.oncall_tz)
+    return OncallPolicy(
+        rotation=rotation,
+        sla=parse_sla(settings.sla),
+        page_repeat=timedelta(minutes=settings.page_repeat_minutes),
+        page_repeats=settings.page_repeats,
+        nudge_after=timedelta(minutes=settings.nudge_after_minutes),
+        close_after=timedelta(hours=settings.auto_close_after_hours),
+    )
+
+
 def build_puente(settings: Settings) -> Puente:
     engine = make_engine(settings.database_url)
     sentence_encoder = encoder(settings)
@@ -58,10 +75,14 @@ def build_puente(settings: Settings) -> Puente:
         vip_by_category=pairs(settings.vip_routes),
         teams=pairs(settings.teams),
     )
+    oncall = oncall_policy(settings)
     return Puente(
         engine=engine,
         kb=kb,
-        policy=ConversationPolicy(max_misses=settings.max_misses),
+        policy=ConversationPolicy(
+            max_misses=settings.max_misses, response_minutes=oncall.sla.response_minutes()
+        ),
         routing=routing,
         triager=triager(settings, sentence_encoder, engine),
+        oncall=oncall,
     )

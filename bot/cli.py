@@ -78,6 +78,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     migrate_.set_defaults(func=_migrate)
 
+    worker = commands.add_parser(
+        "worker", help="fire SLA timers, page repeats, nudges and auto-closes (until SIGTERM)"
+    )
+    worker.set_defaults(func=_worker)
+
     tickets = commands.add_parser("tickets", help="list escalations")
     tickets.add_argument("--open", action="store_true", help="only cases not yet closed")
     tickets.add_argument("--locale", choices=SUPPORTED_LOCALES, default=None)
@@ -140,6 +145,11 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         engine.dispose()
     return 0
+
+def _worker(_: argparse.Namespace, settings: Settings) -> int:
+    from bot.worker import main as run_worker
+
+    return run_worker(settings)
 
 
 def _tickets(args: argparse.Namespace, settings: Settings) -> int:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from handlers.db import DEFAULT_DATABASE_URL
 from handlers.kb_source import SHIPPED_KB
+from handlers.oncall import parse_handoff
 from handlers.semantic import default_cache_dir
+from handlers.sla import parse_sla
 
 
 def _env(*names: str) -> AliasChoices:
@@ -67,9 +70,42 @@ class Settings(BaseSettings):
         validation_alias=_env("PUENTE_ROOT_CAUSES"),
     )
     claim_seconds: float = Field(60.0, gt=0, validation_alias=_env("PUENTE_CLAIM_SECONDS"))
+    oncall_rotation: str = Field("", validation_alias=_env("PUENTE_ONCALL_ROTATION"))
+    oncall_handoff: str = Field("mon 10:00", validation_alias=_env("PUENTE_ONCALL_HANDOFF"))
+    oncall_tz: str = Field("America/Mexico_City", validation_alias=_env("PUENTE_ONCALL_TZ"))
+    sla: str = Field("", validation_alias=_env("PUENTE_SLA"))
+    page_repeat_minutes: float = Field(
+        5.0, gt=0, validation_alias=_env("PUENTE_PAGE_REPEAT_MINUTES")
+    )
+    page_repeats: int = Field(2, ge=1, validation_alias=_env("PUENTE_PAGE_REPEATS"))
+    nudge_after_minutes: float = Field(
+        120.0, gt=0, validation_alias=_env("PUENTE_NUDGE_AFTER_MINUTES")
+    )
+    auto_close_after_hours: float = Field(
+        24.0, gt=0, validation_alias=_env("PUENTE_AUTO_CLOSE_AFTER_HOURS")
+    )
+    worker_seconds: float = Field(5.0, gt=0, validation_alias=_env("PUENTE_WORKER_SECONDS"))
     host: str = Field("0.0.0.0", validation_alias=_env("HOST"))
     port: int = Field(8000, ge=1, le=65535, validation_alias=_env("PORT"))
     log_level: str = Field("WARNING", validation_alias=_env("PUENTE_LOG_LEVEL"))
+
+    @field_validator("oncall_handoff")
+    @classmethod
+    def _handoff(cls, value: str) -> str:
+        parse_handoff(value)
+        return value
+
+    @field_validator("oncall_tz")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        ZoneInfo(value)
+        return value
+
+    @field_validator("sla")
+    @classmethod
+    def _sla(cls, value: str) -> str:
+        parse_sla(value)
+        return value
 
 
 def pairs(value: str) -> tuple[tuple[str, str], ...]:

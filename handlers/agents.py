@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session, select
 
-from handlers import casework, store
+from handlers import casework, paging, store
 from handlers.actions import SURVEY_PAYLOAD, ActionRejected, AgentAction, AgentActionKind
 from handlers.casework import Kind
 from handlers.conversation import Event, next_state
@@ -96,7 +96,12 @@ class AgentDesk:
         return replies
 
     def _take(
-        self, _s: Session, action: AgentAction, case: Escalation, conv: Conversation, t: Translator
+        self,
+        session: Session,
+        action: AgentAction,
+        case: Escalation,
+        conv: Conversation,
+        t: Translator,
     ) -> Replies:
         conv.state = next_state(ConversationState(conv.state), Event.TAKE)
         case.status, case.assignee, case.assigned_at = (
@@ -104,6 +109,9 @@ class AgentDesk:
             action.agent_id,
             self.now,
         )
+        assert case.id is not None
+        # taking a case answers its pages
+        paging.ack(session, case.id, by=action.agent_id, now=self.now)
         return [OutgoingMessage(t.gettext("agent_joined"))], Sender.BOT
 
     def _return(
@@ -154,15 +162,23 @@ class AgentDesk:
         assert conv.id is not None
         lines = store.transcript(session, conversation_id=conv.id)
         casework.post(session, moved, Kind.THREAD, role="transcript", lines=lines)
+        self.puente.timekeeper.case_opened(session, moved, self.now)
         return [OutgoingMessage(t.gettext("case_transferred", case=moved.id))], Sender.BOT
 
     def _reply(
-        self, _s: Session, action: AgentAction, case: Escalation, conv: Conversation, _t: Translator
+        self,
+        session: Session,
+        action: AgentAction,
+        case: Escalation,
+        conv: Conversation,
+        _t: Translator,
     ) -> Replies:
         if ConversationState(conv.state) is not ConversationState.AGENT:
             raise ActionRejected("take the case before replying to the creator")
         if case.assignee != action.agent_id:
             raise ActionRejected("only the agent who took the case replies to the creator")
+        if asks_something(action.text):
+            self.puente.timekeeper.agent_asked(session, case, self.now)
         return [OutgoingMessage(clean(action.text), attachments=action.attachments)], Sender.AGENT
 
     def _reclassify(self, session: Session, action: AgentAction, case: Escalation) -> Replies:
@@ -170,8 +186,11 @@ class AgentDesk:
         labelled example, so the same words are read right next time."""
         if action.category not in PRIORITIES:
             raise ActionRejected(f"unknown category {action.category!r}")
+        was = case.priority
         case.category, case.priority = action.category, PRIORITIES[action.category]
         case.due_at = self.puente.policy.due(case.priority, as_utc(case.created_at))
+        if case.priority != was:
+            self.puente.timekeeper.priority_changed(session, case, self.now)
         latest = store.recent_inbound_texts(session, conversation_id=case.conversation_id, limit=1)
         text = clean(latest[0]) if latest else ""
         if text:
@@ -220,3 +239,8 @@ class AgentDesk:
             session, case, Kind.THREAD, role="kb_draft", article=article_id, agent=action.agent_id
         )
         return [], Sender.BOT
+
+
+def asks_something(text: str) -> bool:
+    """An agent's line that waits for the creator's answer (ends in a question mark)."""
+    return clean(text).rstrip(" .!)*_~").endswith("?")

@@ -22,6 +22,7 @@ class Kind:
     THREAD = "thread"  # a line in the case's thread
     REACTION = "reaction"  # ✓ / ⚠️ on an agent's message once relayed
     FILE = "file"  # a file the creator sent, copied into the case's thread
+    DM = "dm"  # a direct message to one agent (a page)
 
 
 @dataclass(frozen=True, slots=True)

@@ -188,3 +188,48 @@ class TriageExample(SQLModel, table=True):
     source_case: int | None = None
     agent: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class OncallOverride(SQLModel, table=True):
+    """Someone covers the on-call rotation from ``starts_at`` until ``ends_at`` (a handoff)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    user: str
+    starts_at: datetime = Field(index=True)
+    ends_at: datetime = Field(index=True)
+    created_by: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Page(SQLModel, table=True):
+    """One page of one person about one case; the worker repeats or escalates it until acked."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    escalation_id: int = Field(foreign_key="escalation.id", index=True)
+    user: str | None = None
+    attempt: int = 1
+    reason: str = ""
+    created_at: datetime = Field(default_factory=utcnow)
+    acked_at: datetime | None = None
+    acked_by: str | None = None
+
+
+class Timer(SQLModel, table=True):
+    """A durable timer (SLA reminder, breach, page repeat, creator nudge, auto-close).
+
+    Workers claim a due timer with a conditional UPDATE (``claimed_by``/``lease_until``) and set
+    ``fired_at`` in the same transaction as its effects, so it fires once across processes.
+    """
+
+    __table_args__ = (Index("ix_timer_due", "fired_at", "due_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str
+    escalation_id: int | None = Field(default=None, foreign_key="escalation.id", index=True)
+    page_id: int | None = None
+    due_at: datetime
+    created_at: datetime = Field(default_factory=utcnow)
+    fired_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    claimed_by: str | None = None
+    lease_until: datetime | None = None

@@ -34,7 +34,9 @@ from handlers.models import (
     utcnow,
 )
 from handlers.safety import safety_message
+from handlers.sla import OncallPolicy
 from handlers.text import clean, has_words, storable
+from handlers.timers import Timekeeper
 from handlers.triage import Triager
 
 HUMAN_PAYLOAD = "/agente"
@@ -122,8 +124,11 @@ class Puente:
         routing: Routing | None = None,
         triager: Triager | None = None,
         clock: Callable[[], datetime] = utcnow,
+        oncall: OncallPolicy | None = None,
     ) -> None:
         self.triager = triager
+        self.oncall = oncall or OncallPolicy()
+        self.timekeeper = Timekeeper(self)
         self.engine = engine
         self.kb = kb
         self.policy = policy or ConversationPolicy()
@@ -328,6 +333,7 @@ class Puente:
         casework.post(turn.session, escalation, Kind.CARD)
         transcript = store.transcript(turn.session, conversation_id=conversation.id)
         casework.post(turn.session, escalation, Kind.THREAD, role="transcript", lines=transcript)
+        self.timekeeper.case_opened(turn.session, escalation, self.clock())
         turn.effects.append(
             EscalationOpened(
                 escalation.id, conversation.id, escalation.priority, escalation.category, reason
@@ -352,6 +358,7 @@ class Puente:
                 case.priority, case.category = verdict.priority, verdict.category
                 case.due_at = self.policy.due(verdict.priority, as_utc(case.created_at))
                 casework.post(turn.session, case, Kind.UPDATE)
+                self.timekeeper.priority_changed(turn.session, case, self.clock())
             casework.post(
                 turn.session,
                 case,
@@ -468,6 +475,11 @@ class Puente:
         question = next((t for role, t in reversed(lines) if role == Sender.CREATOR), "")
         answer = next((t for role, t in reversed(lines) if role == Sender.AGENT), "")
         return question, answer
+
+    def handle_tick(self, now: datetime | None = None) -> int:
+        """Fire due timers (SLA reminders and breaches, page repeats, nudges, auto-close);
+        ``puente worker`` calls this every few seconds. The number of timers fired."""
+        return self.timekeeper.tick(now or self.clock())
 
     def handle_agent_action(self, action: AgentAction) -> HandlerResult:
         """Take, return, resolve, transfer, save to the KB or reply: see :mod:`handlers.agents`."""

@@ -26,13 +26,15 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.adapters import slack_blocks as blocks
+from bot.adapters import slack_oncall
 from handlers.actions import ActionRejected, AgentAction, AgentActionKind
 from handlers.cases import CaseView
 from handlers.casework import Kind
 from handlers.delivery import AgentItem, AgentOutbox, Inbox, Outbound, Outbox
-from handlers.i18n import N_, translator
+from handlers.i18n import N_, negotiate, translator
 from handlers.messages import IncomingMessage, Platform
 from handlers.models import as_utc
+from handlers.oncall_command import OncallCommand, OncallRequest
 from handlers.router import Puente
 
 log = logging.getLogger(__name__)
@@ -65,6 +67,9 @@ PERMANENT_ERRORS = {
     "msg_too_long",
     "no_text",
     "invalid_blocks",
+    "user_not_found",
+    "user_disabled",
+    "cannot_dm_bot",
 }
 
 
@@ -196,6 +201,7 @@ class SlackAdapter:
         self.app.view(blocks.RESOLVE_VIEW)(self._on_resolve_view)
         self.app.view(blocks.TRANSFER_VIEW)(self._on_transfer_view)
         self.app.view(blocks.SAVE_KB_VIEW)(self._on_save_kb_view)
+        self.app.command("/oncall")(self._on_oncall)
 
     def _store_first(self, req: BoltRequest, resp: BoltResponse, next: Callable[[], Any]) -> Any:
         """Events are stored before Bolt acknowledges them; a retry of a stored one is acked
@@ -429,6 +435,21 @@ class SlackAdapter:
         }
         self._from_creator(event)
 
+    def _on_oncall(
+        self, ack: Callable[..., None], body: dict[str, Any], respond: Callable[..., Any]
+    ) -> None:
+        """``/oncall``: acked at once, answered (only to the agent) in their Slack language."""
+        ack()
+        user = str(body.get("user_id") or "")
+        locale = negotiate(self._profile(user)[1])
+        if not self.is_agent(user):
+            text = translator(locale).gettext("oncall_agents_only")
+        else:
+            request = OncallRequest(user, str(body.get("text") or ""), locale)
+            text = OncallCommand(self.puente).answer(request)
+        respond(text=text, response_type="ephemeral")
+        self.wake()
+
     # -- who is an agent ---------------------------------------------------------------
 
     def is_agent(self, user: str) -> bool:
@@ -532,6 +553,8 @@ class SlackAdapter:
             return None
         if item.kind == Kind.FILE:
             return self._copy_file(item)
+        if item.kind == Kind.DM:
+            return self._page_dm(item)
         if item.kind == Kind.REACTION:
             channel, _, ts = str(item.payload["ref"]).partition(":")
             try:
@@ -549,6 +572,20 @@ class SlackAdapter:
             unfurl_links=False,
             unfurl_media=False,
         )
+        return str(sent["ts"])
+
+    def _page_dm(self, item: AgentItem) -> str:
+        """A page: a direct message to the person on call, in their Slack language, with a link
+        to the case's thread."""
+        user = str(item.payload["user"])
+        t = translator(negotiate(self._profile(user)[1]) if user else self.config.locale)
+        text = slack_oncall.dm_text(item.payload, item.escalation_id, t)
+        if item.queue and item.thread_ts:
+            with contextlib.suppress(SlackApiError):  # the page matters more than the link
+                link = self.client.chat_getPermalink(channel=item.queue, message_ts=item.thread_ts)
+                text += "\n" + str(link.get("permalink") or "")
+        channel = self.client.conversations_open(users=user)["channel"]["id"]
+        sent = self.client.chat_postMessage(channel=channel, text=text, unfurl_links=False)
         return str(sent["ts"])
 
     def _copy_file(self, item: AgentItem) -> str | None:
@@ -599,6 +636,8 @@ class SlackAdapter:
                 priority=str(payload.get("priority", "")),
                 reason=blocks.escape(str(payload.get("reason", "")))[:500],
             )
+        if role in slack_oncall.ONCALL_ROLES:
+            return slack_oncall.thread_text(payload, self.t)
         if role == "kb_draft":
             return self.t.gettext("slack_kb_draft_saved", article=str(payload.get("article")))
         return self.t.gettext("slack_nudge")
