@@ -1,7 +1,7 @@
 """Load benchmark of the production shape: several ``puente serve`` processes on one PostgreSQL.
 
 Run from the repository root: ``python -m bench.load [--creators 500] [--messages 20]
-[--escalate 0.1] [--web 2] [--no-baseline] [--no-semantic]``.
+[--escalate 0.1] [--web 2] [--no-baseline] [--no-semantic]``: 2 web and 2 worker processes.
 
 This process hosts the local Telegram Bot API server and the Slack Web API fake
 (``tests/fakes``) and plays the creators and the agents. Puente runs as separate processes,
@@ -76,9 +76,14 @@ REPLY_TIMEOUT_S = 30.0
 CARD_NAME = re.compile(r"Creator (\d+)")
 START_TIMEOUT_S = 240.0
 
-# The processes of one run, by role: ``puente <args>``; web processes get a port and a webhook.
-# Once ``puente worker`` exists, add: ("worker", ("worker",)), ("worker", ("worker",)).
-PROCESSES: tuple[tuple[str, tuple[str, ...]], ...] = (("web", ("serve",)), ("web", ("serve",)))
+# The processes of one run, by role: ``puente <args>``; web processes get a port and a webhook
+# (``--web`` sets how many; the workers fire SLA timers, pages and nudges).
+PROCESSES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("web", ("serve",)),
+    ("web", ("serve",)),
+    ("worker", ("worker",)),
+    ("worker", ("worker",)),
+)
 
 
 @dataclass

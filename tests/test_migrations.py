@@ -72,6 +72,16 @@ def test_a_database_made_before_migrations_is_adopted(tmp_path: Path) -> None:
     adopted.dispose()
 
 
+def test_a_database_from_the_first_revision_is_upgraded(tmp_path: Path) -> None:
+    engine = _sqlite(tmp_path / "old.db")
+    migrations.upgrade(engine, migrations._base())
+    engine.dispose()
+    upgraded = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    assert migrations.current(upgraded) == migrations.head()
+    assert migrations.differences(upgraded) == []
+    upgraded.dispose()
+
+
 def test_postgres_must_be_migrated_before_use(pg_url: str) -> None:
     with pytest.raises(SchemaOutOfDate):
         make_engine(pg_url)

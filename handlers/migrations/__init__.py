@@ -59,8 +59,9 @@ def ensure_schema(engine: Engine) -> None:
             command.stamp(config(connection), "head")
         return
     if VERSION_TABLE not in tables:  # made by create_all before migrations existed
+        known = "head" if not differences(engine) else _base()
         with engine.begin() as connection:
-            command.stamp(config(connection), _base())
+            command.stamp(config(connection), known)
     upgrade(engine)
 
 
