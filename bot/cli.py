@@ -146,6 +146,7 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
         engine.dispose()
     return 0
 
+
 def _worker(_: argparse.Namespace, settings: Settings) -> int:
     from bot.worker import main as run_worker
 
