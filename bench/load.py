@@ -174,7 +174,9 @@ def processes(
                 process.kill()
 
 
-def environment(url: str, telegram: FakeTelegram, slack: FakeSlack, *, semantic: bool) -> dict:
+def environment(
+    url: str, telegram: FakeTelegram, slack: FakeSlack, *, semantic: bool, triage: bool
+) -> dict:
     return {
         **os.environ,
         "DATABASE_URL": url,
@@ -191,6 +193,7 @@ def environment(url: str, telegram: FakeTelegram, slack: FakeSlack, *, semantic:
         "SLACK_ESCALATION_CHANNEL": QUEUE,
         "SLACK_AGENTS": AGENT,
         "PUENTE_SEMANTIC": "true" if semantic else "false",
+        "PUENTE_TRIAGE": "true" if triage else "false",
         "PUENTE_LOG_LEVEL": "WARNING",
     }
 
@@ -344,7 +347,7 @@ def run(args: argparse.Namespace, web: int) -> Outcome:
     with tempfile.TemporaryDirectory(prefix="puente-load-") as folder, FakeTelegram() as telegram, \
             FakeSlack() as slack:  # fmt: skip
         slack.add_user(AGENT, "lucia", real_name="Lucía Agente")
-        env = environment(url, telegram, slack, semantic=args.semantic)
+        env = environment(url, telegram, slack, semantic=args.semantic, triage=args.triage)
         with processes(roles, env, Path(folder)) as bases:
             wait_up(telegram, web, Path(folder))
             crowd = Crowd(telegram, creators, args.think)
@@ -479,6 +482,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-baseline", dest="baseline", action="store_false",
                         help="skip the one-web-process run")  # fmt: skip
     parser.add_argument("--no-semantic", dest="semantic", action="store_false")
+    parser.add_argument("--no-triage", dest="triage", action="store_false",
+                        help="only the planned share of creators opens cases")  # fmt: skip
     parser.add_argument("--database-url", default=ADMIN_URL,
                         help=f"PostgreSQL server (database {DATABASE} is recreated)")  # fmt: skip
     return parser.parse_args(argv)
@@ -490,7 +495,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     results = [run(args, web) for web in runs]
     load = os.getloadavg()[0]
     print(f"bench.load: {args.creators} creators x {args.messages} messages, "
-          f"{args.escalate:.0%} escalating; PostgreSQL; {os.cpu_count()} cores, "
+          f"{args.escalate:.0%} escalating, triage {'on' if args.triage else 'off'}, "
+          f"{sum(r == 'worker' for r, _ in PROCESSES)} workers; PostgreSQL; "
+          f"{os.cpu_count()} cores, "
           f"load average {load:.1f} at the end")  # fmt: skip
     print("\n".join(table(results)))
     clean = all(r.lost == 0 and r.duplicated == 0 for r in results)
