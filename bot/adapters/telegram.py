@@ -51,6 +51,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
+from handlers.db import retrying
 from handlers.delivery import Inbox, Outbound, Outbox
 from handlers.i18n import N_, translator
 from handlers.messages import Attachment, IncomingMessage, Platform
@@ -72,6 +73,8 @@ PRIVATE_SPACING = 1.0
 GROUP_SPACING = 3.0
 POLL_TIMEOUT = 25
 IDLE_CHECK_SECONDS = 1.0
+# stored updates left unfinished (the database went away mid-way) are taken up again after this
+RECOVER_SECONDS = 10.0
 COMMANDS = {
     "es": (("start", N_("cmd_start")), ("idioma", N_("cmd_language")),
            ("agente", N_("cmd_human")), ("estado", N_("cmd_status")), ("ayuda", N_("cmd_help"))),
@@ -109,6 +112,7 @@ class TelegramConfig:
     webhook_url: str | None = None
     webhook_secret: str | None = None
     max_per_second: float = 30.0
+    claim_seconds: float = 60.0  # outbox lease (handlers.delivery.claim)
 
 
 def to_incoming(message: Message, *, bot_id: int, bot_username: str) -> IncomingMessage | None:
@@ -188,7 +192,9 @@ class TelegramAdapter:
         self.files = files if files is not None else {}
         self.config = config
         self.inbox = Inbox(puente.engine, puente.clock)
-        self.outbox = Outbox(puente.engine, puente.clock)
+        self.outbox = Outbox(
+            puente.engine, puente.clock, lease=timedelta(seconds=config.claim_seconds)
+        )
         self.secret = webhook_secret(config.token, config.webhook_secret)
         self.app = self._build_application()
         self._database = _database_executor(puente.engine.dialect.name)
@@ -332,16 +338,31 @@ class TelegramAdapter:
                 continue
             for payload in updates if isinstance(updates, list) else []:
                 update_id = int(payload["update_id"])
-                row = await self._store(update_id, payload)
+                try:
+                    row = await self._store(update_id, payload)
+                except Exception:  # the database is away: not confirmed, so fetched again
+                    log.exception("telegram: could not store update %s; retrying", update_id)
+                    await asyncio.sleep(1)
+                    break
                 offset = update_id + 1
                 if row is not None:
                     self._spawn(self._process(row, payload))
 
     async def _recover(self) -> None:
-        """Finish updates stored before a crash or restart."""
-        pending = await self._db(self.inbox.pending, platform=PLATFORM)
-        for item in pending:
-            await self._process(item.id, json.loads(item.payload))
+        """Finish updates stored before a crash or restart, then, now and then, those left
+        unfinished since (acknowledged to Telegram, so nobody else will send them again)."""
+        before = None
+        while not self._stopping:
+            try:
+                pending = await self._db(
+                    self.inbox.pending, platform=PLATFORM, received_before=before
+                )
+                for item in pending:
+                    await self._process(item.id, json.loads(item.payload))
+            except Exception:
+                log.exception("telegram: could not finish stored updates; retrying")
+            await asyncio.sleep(RECOVER_SECONDS)
+            before = self.puente.clock() - timedelta(seconds=RECOVER_SECONDS)
 
     async def _process(self, row: int, payload: dict[str, object]) -> None:
         """One chat's updates are handled one at a time, in the order they arrived."""
@@ -404,7 +425,10 @@ class TelegramAdapter:
         transaction."""
         row = self._inbox_rows.get(update.update_id)
         try:
-            result = await self._db(self.puente.handle_message, incoming, inbox_row=row)
+            # a database restart mid-message: the transaction rolled back, so run it again
+            result = await self._db(
+                retrying, lambda: self.puente.handle_message(incoming, inbox_row=row)
+            )
         except Exception as exc:
             self._failures[update.update_id] = type(exc).__name__
             raise
