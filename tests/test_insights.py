@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (the pg_engine fixture is imported from test_postgres)
 """Metrics, repeat contacts and KB gaps over a known history (tests/insights_history.py)."""
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ from handlers.router import Puente
 from handlers.sla import DEFAULT_TARGETS, SlaTarget
 from tests import insights_history as history
 from tests.conftest import FakeClock
-from tests.test_postgres import pg_engine  # noqa: F401  (fixture)
 
 HOUR = 3600.0
 
