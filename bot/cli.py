@@ -18,7 +18,7 @@ from bot.cli_insights import add_commands as add_insights_commands
 from bot.config import Settings
 from bot.logs import configure as configure_logging
 from handlers import store
-from handlers.db import make_engine
+from handlers.db import SchemaOutOfDate, make_engine, migrate
 from handlers.i18n import N_, SUPPORTED_LOCALES, negotiate, translator
 from handlers.kb import KnowledgeBase
 from handlers.kb_io import KbFormatError, read_kb_file, write_kb_file
@@ -50,6 +50,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KbFormatError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except SchemaOutOfDate as exc:
+        print(f"error: {exc}; run `puente migrate` first", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 
@@ -65,6 +68,16 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="run the web process (health check, webhooks)")
     serve.set_defaults(func=_serve)
+
+    migrate_ = commands.add_parser(
+        "migrate", help="upgrade the database to the newest schema (the release step)"
+    )
+    migrate_.add_argument(
+        "--new",
+        metavar="MESSAGE",
+        help="developers: write a new migration from the models' changes instead",
+    )
+    migrate_.set_defaults(func=_migrate)
 
     worker = commands.add_parser(
         "worker", help="fire SLA timers, page repeats, nudges and auto-closes (until SIGTERM)"
@@ -125,6 +138,21 @@ def _serve(_: argparse.Namespace, settings: Settings) -> int:
     except ValueError as exc:  # a malformed token or setting: say which, never echo it
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    """Operators' output, in English like the other operational messages."""
+    if args.new:
+        from handlers.migrations import new_revision
+
+        print(f"wrote {new_revision(args.new)}")
+        return 0
+    engine = make_engine(settings.database_url, check_schema=False)
+    try:
+        print(f"database at revision {migrate(engine)}")
+    finally:
+        engine.dispose()
+    return 0
 
 
 def _worker(_: argparse.Namespace, settings: Settings) -> int:

@@ -71,6 +71,7 @@ class Settings(BaseSettings):
         "consulta sin incidencia,otro",
         validation_alias=_env("PUENTE_ROOT_CAUSES"),
     )
+    claim_seconds: float = Field(60.0, gt=0, validation_alias=_env("PUENTE_CLAIM_SECONDS"))
     oncall_rotation: str = Field("", validation_alias=_env("PUENTE_ONCALL_ROTATION"))
     oncall_handoff: str = Field("mon 10:00", validation_alias=_env("PUENTE_ONCALL_HANDOFF"))
     oncall_tz: str = Field("America/Mexico_City", validation_alias=_env("PUENTE_ONCALL_TZ"))

@@ -32,6 +32,7 @@ def telegram_adapter(puente: Puente, settings: Settings, files: dict[str, Any]) 
         webhook_url=settings.telegram_webhook_url,
         webhook_secret=settings.telegram_webhook_secret,
         max_per_second=settings.telegram_max_per_second,
+        claim_seconds=settings.claim_seconds,
     )
     return TelegramAdapter(puente, config, files=files)
 
@@ -54,6 +55,7 @@ def slack_adapter(puente: Puente, settings: Settings, wake: Any, files: Any) -> 
         teams=pairs(settings.teams),
         repeat_days=settings.repeat_days,
         locale=settings.slack_locale,
+        claim_seconds=settings.claim_seconds,
     )
     return SlackAdapter(puente, config, wake=wake, files=files)
 

@@ -80,6 +80,10 @@ class DeliveryState(SQLModel):
     next_attempt_at: datetime | None = None
     failed_at: datetime | None = None
     error: str | None = None
+    # the claim of the process sending it (handlers.delivery): no other process sends it
+    # until ``claimed_until``, so a process killed mid-send only delays the row
+    claimed_by: str | None = None
+    claimed_until: datetime | None = None
 
 
 class Message(DeliveryState, table=True):

@@ -139,46 +139,80 @@ class Puente:
 
     # -- creators -----------------------------------------------------------------
 
-    def handle_message(self, message: IncomingMessage) -> HandlerResult:
-        """Store the message (committed before anything else), then decide and store replies."""
+    def handle_message(
+        self, message: IncomingMessage, *, inbox_row: int | None = None
+    ) -> HandlerResult:
+        """Store the message, decide, and store the replies (the outbox) in one transaction.
+
+        ``inbox_row``: the adapter's stored raw update (:class:`~handlers.delivery.Inbox`), marked
+        processed in the same transaction, so "answered" and "finished" can't disagree after a
+        crash. Should deciding fail, the message alone is still stored before the error goes up.
+        """
         text = clean(message.text)
         with Session(self.engine, expire_on_commit=False) as session:
             received = self._receive(session, message)
             if received is None:
+                store.finish_update(session, row=inbox_row, when=self.clock())
+                session.commit()
                 locale = negotiate(message.locale_hint)
                 return HandlerResult(
                     message.platform.value, message.chat_id, locale, duplicate=True
                 )
-            creator, conversation, inbound = received
-            t = translator(creator.locale)
-            turn = _Turn(session, creator, conversation, t, text, message, inbound)
-            if self._flooding(turn):
-                self._warn_once(turn)
-            else:
-                self._respond(turn)
-            outbox = [self._store_reply(session, conversation, r, Sender.BOT) for r in turn.replies]
-            conversation.updated_at = self.clock()
+            try:
+                turn, outbox = self._decide(session, message, text, received)
+            except Exception:
+                session.rollback()
+                self._keep_inbound(message)
+                raise
+            store.finish_update(session, row=inbox_row, when=self.clock())
             session.commit()
             return HandlerResult(
                 message.platform.value,
                 message.chat_id,
-                creator.locale,
+                turn.creator.locale,
                 tuple(turn.replies),
                 tuple(turn.effects),
                 outbox_ids=tuple(m.id for m in outbox if m.id is not None),
             )
 
+    def _decide(
+        self,
+        session: Session,
+        message: IncomingMessage,
+        text: str,
+        received: tuple[Creator, Conversation, Message],
+    ) -> tuple[_Turn, list[Message]]:
+        """The turn's replies and effects, with the replies added to the session's outbox."""
+        creator, conversation, inbound = received
+        turn = _Turn(
+            session, creator, conversation, translator(creator.locale), text, message, inbound
+        )
+        if self._flooding(turn):
+            self._warn_once(turn)
+        else:
+            self._respond(turn)
+        outbox = [self._store_reply(session, conversation, r, Sender.BOT) for r in turn.replies]
+        conversation.updated_at = self.clock()
+        return turn, outbox
+
+    def _keep_inbound(self, message: IncomingMessage) -> None:
+        """After a failed turn: the creator's message is never lost, answered or not."""
+        with Session(self.engine) as session:
+            if self._receive(session, message) is not None:
+                session.commit()
+
     def _receive(
         self, session: Session, message: IncomingMessage
     ) -> tuple[Creator, Conversation, Message] | None:
-        """Creator, conversation and the message, committed; None for a platform's retry.
+        """Creator, conversation and the message, flushed (committed with the replies); None
+        for a platform's retry.
 
         Two workers meeting the same new creator (or the same retry) at once: the loser's insert
         fails on a unique constraint, and its second try finds what the winner stored.
         """
         for attempt in range(2):
             try:
-                return self._store_inbound(session, message)
+                return self._store_inbound(session, message, after_conflict=bool(attempt))
             except IntegrityError:
                 session.rollback()
                 if attempt:
@@ -186,22 +220,18 @@ class Puente:
         return None
 
     def _store_inbound(
-        self, session: Session, message: IncomingMessage
+        self, session: Session, message: IncomingMessage, *, after_conflict: bool = False
     ) -> tuple[Creator, Conversation, Message] | None:
-        creator = store.get_or_create_creator(
-            session,
-            platform=message.platform.value,
-            user_id=message.user_id,
-            display_name=clean(message.display_name)[:200],
-            locale=negotiate(message.locale_hint) if message.locale_hint else None,
-            timezone=timezone_for(message.locale_hint),
-        )
-        conversation = store.get_or_create_conversation(
-            session, creator=creator, platform=message.platform.value, chat_id=message.chat_id
-        )
+        """A platform's retry is caught by the unique constraint when the message is flushed;
+        only after such a conflict is it looked up first (saving a query per message)."""
+        creator, conversation = self._creator_and_conversation(session, message)
         assert conversation.id is not None
-        if message.message_id and store.inbound_exists(
-            session, conversation_id=conversation.id, platform_message_id=message.message_id
+        if (
+            after_conflict
+            and message.message_id
+            and store.inbound_exists(
+                session, conversation_id=conversation.id, platform_message_id=message.message_id
+            )
         ):
             return None
         inbound = store.add_message(
@@ -214,8 +244,31 @@ class Puente:
             attachments=message.attachments,
             created_at=self.clock(),
         )
-        session.commit()
+        session.flush()  # a racing duplicate fails here, not after the turn was decided
         return creator, conversation, inbound
+
+    def _creator_and_conversation(
+        self, session: Session, message: IncomingMessage
+    ) -> tuple[Creator, Conversation]:
+        platform = message.platform.value
+        seen = {
+            "display_name": clean(message.display_name)[:200],
+            "locale": negotiate(message.locale_hint) if message.locale_hint else None,
+            "timezone": timezone_for(message.locale_hint),
+        }
+        found = store.creator_in_chat(
+            session, platform=platform, user_id=message.user_id, chat_id=message.chat_id
+        )
+        if found is not None:
+            store.refresh_creator(found[0], **seen)
+            return found
+        creator = store.get_or_create_creator(
+            session, platform=platform, user_id=message.user_id, **seen
+        )
+        conversation = store.get_or_create_conversation(
+            session, creator=creator, platform=platform, chat_id=message.chat_id
+        )
+        return creator, conversation
 
     def _flooding(self, turn: _Turn) -> bool:
         """More than ``flood_messages`` in ``flood_seconds``: stored, but not answered."""

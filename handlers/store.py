@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam, func
+from sqlalchemy import bindparam, func, update
 from sqlmodel import Session, col, select
 
 from handlers.kb import KbRow, join_variants, split_variants
@@ -17,6 +17,7 @@ from handlers.models import (
     Direction,
     Escalation,
     EscalationStatus,
+    InboundUpdate,
     KbArticle,
     Message,
     Sender,
@@ -32,6 +33,15 @@ _CREATOR = select(Creator).where(
 )
 _CONVERSATION = select(Conversation).where(
     Conversation.platform == bindparam("platform"), Conversation.chat_id == bindparam("chat_id")
+)
+_CREATOR_IN_CHAT = (
+    select(Creator, Conversation)
+    .join(Conversation, col(Conversation.creator_id) == col(Creator.id))
+    .where(
+        Conversation.platform == bindparam("platform"),
+        Conversation.chat_id == bindparam("chat_id"),
+        Creator.platform_user_id == bindparam("user_id"),
+    )
 )
 _INBOUND = select(Message.id).where(
     Message.conversation_id == bindparam("conversation_id"),
@@ -58,13 +68,31 @@ def get_or_create_creator(
         session.add(creator)
         session.flush()
         return creator
+    refresh_creator(creator, display_name=display_name, locale=locale, timezone=timezone)
+    return creator
+
+
+def refresh_creator(
+    creator: Creator, *, display_name: str, locale: str | None, timezone: str | None
+) -> None:
+    """What the platform says about a known creator now (a chosen language stays)."""
     if display_name and display_name != creator.display_name:
         creator.display_name = display_name
     if locale and not creator.locale_chosen and locale != creator.locale:
         creator.locale = locale
     if timezone and not creator.timezone:
         creator.timezone = timezone
-    return creator
+
+
+def creator_in_chat(
+    session: Session, *, platform: str, user_id: str, chat_id: str
+) -> tuple[Creator, Conversation] | None:
+    """A known creator in their own conversation, in one query (the usual message)."""
+    params = {"platform": platform, "chat_id": chat_id, "user_id": user_id}
+    row = session.exec(_CREATOR_IN_CHAT, params=params).first()
+    if row is None or row[0].platform != platform:
+        return None
+    return row[0], row[1]
 
 
 def get_or_create_conversation(
@@ -247,6 +275,28 @@ def mark_delivered(
         message.delivered_at = when
         message.platform_message_id = platform_message_id or message.platform_message_id
         message.error = None
+
+
+_FINISH_UPDATE = (
+    update(InboundUpdate)
+    .where(col(InboundUpdate.id) == bindparam("row"))
+    .values(
+        processed_at=bindparam("when"),
+        attempts=InboundUpdate.attempts + 1,
+        error=bindparam("failure"),
+    )
+)
+
+
+def finish_update(
+    session: Session, *, row: int | None, when: datetime, error: str | None = None
+) -> None:
+    """Mark a stored raw update processed: one prebuilt UPDATE in the session's transaction,
+    nothing loaded. ``row=None`` (no stored update) marks nothing."""
+    if row is None:
+        return
+    params = {"row": row, "when": when, "failure": error[:500] if error else None}
+    session.connection().execute(_FINISH_UPDATE, params)
 
 
 def transcript(session: Session, *, conversation_id: int, limit: int = 50) -> list[list[str]]:

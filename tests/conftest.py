@@ -1,15 +1,19 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
-from handlers.db import make_engine
+from handlers import migrations
+from handlers.db import make_engine, normalise_url
 from handlers.kb_source import SHIPPED_KB, KbSource
 from handlers.messages import IncomingMessage, Platform
 from handlers.router import Puente
@@ -58,8 +62,60 @@ class FakeClock:
         self.now += timedelta(**kwargs)
 
 
+# The PostgreSQL the suite also runs on: every test using ``engine`` runs on both backends
+# when TEST_DATABASE_URL is set (.ci/run sets it); tests written for PostgreSQL alone
+# (``pg_url``) use the machine's server unless PUENTE_TEST_POSTGRES names another one.
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+PG_URL = normalise_url(
+    TEST_DATABASE_URL
+    or os.environ.get("PUENTE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+)
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="session")
+def pg_admin() -> Iterator[Engine]:
+    """One connection pool to the test server, for making and dropping per-test schemas."""
+    admin = make_engine(PG_URL, check_schema=False)
+    try:
+        with admin.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except OperationalError as exc:
+        admin.dispose()
+        pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {exc.orig}")
+    yield admin
+    admin.dispose()
+
+
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
+def pg_url(pg_admin: Engine) -> Iterator[str]:
+    """A URL to a fresh, empty schema of its own (so processes the test starts see it too)."""
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    with pg_admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in PG_URL else "?"
+    yield f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
+    with pg_admin.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+@pytest.fixture
+def pg_engine(pg_url: str) -> Iterator[Engine]:
+    """PostgreSQL at the newest migration, in a schema of its own."""
+    engine = make_engine(pg_url, check_schema=False)
+    migrations.ensure_schema(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """The database of a test: SQLite always, PostgreSQL too when TEST_DATABASE_URL is set."""
+    if request.param == "postgresql":
+        if not TEST_DATABASE_URL:
+            pytest.skip("PostgreSQL run: set TEST_DATABASE_URL (as .ci/run does)")
+        yield request.getfixturevalue("pg_engine")
+        return
     engine = make_engine(f"sqlite:///{tmp_path / 'puente.db'}")
     yield engine
     engine.dispose()

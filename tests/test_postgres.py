@@ -1,37 +1,20 @@
-"""The same handler path on the real PostgreSQL this machine runs (the scale path)."""
+"""The same handler path on the real PostgreSQL this machine runs (the scale path).
+
+``pg_engine`` (tests/conftest.py) is a fresh schema at the newest migration, skipped with the
+reason when the server can't be reached.
+"""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-
-import pytest
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, select
 
 from handlers.actions import AgentAction, AgentActionKind
-from handlers.db import make_engine
 from handlers.delivery import AgentOutbox, Inbox, Outbox
 from handlers.kb_source import SHIPPED_KB, KbSource
 from handlers.models import Escalation, EscalationStatus, Message
 from handlers.router import Puente
 from tests.conftest import Creator
-
-URL = os.environ.get("PUENTE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-@pytest.fixture
-def pg_engine() -> Iterator[Engine]:
-    try:
-        engine = make_engine(URL)
-    except OperationalError as exc:
-        pytest.skip(f"PostgreSQL not reachable at {URL}: {exc.orig}")
-    SQLModel.metadata.drop_all(engine)
-    SQLModel.metadata.create_all(engine)
-    yield engine
-    SQLModel.metadata.drop_all(engine)
-    engine.dispose()
 
 
 def test_a_conversation_on_postgres(pg_engine: Engine) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
+from handlers.delivery import Inbox
 from handlers.matcher import MatchPolicy
 from handlers.messages import Attachment
 from handlers.models import (
@@ -11,6 +12,7 @@ from handlers.models import (
     Direction,
     Escalation,
     EscalationStatus,
+    InboundUpdate,
     Message,
     Sender,
 )
@@ -83,6 +85,55 @@ def test_message_is_committed_before_answering(creator: Creator, puente: Puente)
     with pytest.raises(RuntimeError):
         creator.says("no me llegan los regalos")
     assert [m.text for m in messages(puente)] == ["no me llegan los regalos"]
+
+
+def inbox_row(puente: Puente, key: str) -> int:
+    row = Inbox(puente.engine).accept(platform="telegram", key=key, payload="{}")
+    assert row is not None
+    return row
+
+
+def inbound_update(puente: Puente, row: int) -> InboundUpdate:
+    with Session(puente.engine) as session:
+        update = session.get(InboundUpdate, row)
+        assert update is not None
+        return update
+
+
+def test_the_stored_update_is_finished_with_the_answer(creator: Creator, puente: Puente) -> None:
+    row = inbox_row(puente, "1")
+    result = puente.handle_message(creator.message("no me llegan los regalos"), inbox_row=row)
+    assert result.replies and result.outbox_ids
+    update = inbound_update(puente, row)
+    assert update.processed_at is not None and update.attempts == 1 and update.error is None
+    assert Inbox(puente.engine).pending(platform="telegram") == []
+
+
+def test_a_retried_update_is_finished_without_a_second_answer(
+    creator: Creator, puente: Puente
+) -> None:
+    puente.handle_message(creator.message("hola", message_id="7"), inbox_row=inbox_row(puente, "1"))
+    again = inbox_row(puente, "2")  # the same message again, under a new update id
+    result = puente.handle_message(creator.message("hola", message_id="7"), inbox_row=again)
+    assert result.duplicate and result.replies == ()
+    assert inbound_update(puente, again).processed_at is not None
+    assert len(messages(puente)) == 2
+
+
+def test_a_failed_turn_keeps_the_message_and_leaves_the_update_pending(
+    creator: Creator, puente: Puente
+) -> None:
+    def crash(*_: object) -> None:
+        raise RuntimeError("matcher exploded")
+
+    puente.kb.matcher().match = crash  # type: ignore[method-assign]
+    row = inbox_row(puente, "1")
+    with pytest.raises(RuntimeError):
+        puente.handle_message(creator.message("no me llegan los regalos"), inbox_row=row)
+    assert [(m.direction, m.text) for m in messages(puente)] == [
+        (Direction.IN, "no me llegan los regalos")
+    ]
+    assert inbound_update(puente, row).processed_at is None
 
 
 def test_platform_retry_is_processed_once(creator: Creator, puente: Puente) -> None:

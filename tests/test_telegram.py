@@ -20,8 +20,10 @@ from bot.adapters.telegram import (
     webhook_secret,
 )
 from bot.web import TELEGRAM_PATH
+from handlers import store
 from handlers.delivery import Inbox
-from handlers.models import Direction, Escalation, InboundUpdate, Message
+from handlers.messages import OutgoingMessage
+from handlers.models import Conversation, Direction, Escalation, InboundUpdate, Message, Sender
 from handlers.router import AgentAction, AgentActionKind, Puente
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegram
 from tests.serving import Service, wait_until
@@ -99,6 +101,7 @@ def test_a_question_gets_the_kb_answer_and_everything_is_recorded(
     with Session(puente.engine) as session:
         (update,) = session.exec(select(InboundUpdate)).all()
         assert update.processed_at is not None and update.error is None
+        assert update.attempts == 1  # finished once, with the reply, not again afterwards
         assert json.loads(update.payload)["message"]["text"] == "no me llegan los regalos"
 
 
@@ -228,6 +231,24 @@ def test_one_message_per_second_per_chat_in_order(running: Running, fake: FakeTe
     assert [c.text[:6] for c in calls if c.text] == ["¡Hola!", "¡Con g", "¡Hasta"]
     gaps = [b.at - a.at for a, b in itertools.pairwise(calls)]
     assert all(gap >= 0.95 for gap in gaps), gaps
+
+
+def test_messages_stored_elsewhere_all_leave_in_order_after_one_wake(
+    running: Running, fake: FakeTelegram, puente: Puente
+) -> None:
+    """One announcement, three waiting messages: none is left behind in the outbox."""
+    fake.user_sends(CHAT, "hola")
+    fake.wait_for_messages(CHAT, 1)
+    with Session(puente.engine) as session:
+        conversation = session.exec(select(Conversation)).one()
+        for n in range(3):
+            reply = OutgoingMessage(f"mensaje {n}")
+            store.add_reply(session, conversation, reply, Sender.AGENT, when=puente.clock())
+        session.commit()
+    running.adapter.wake()
+    calls = fake.wait_for_messages(CHAT, 4, timeout=15)
+    assert [c.text for c in calls[1:]] == ["mensaje 0", "mensaje 1", "mensaje 2"]
+    wait_until(lambda: all(m.delivered_at is not None for m in outbound(puente)))
 
 
 def test_a_blocked_bot_gives_up_instead_of_retrying_forever(

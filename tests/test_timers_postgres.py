@@ -1,40 +1,24 @@
-"""Timer claims on the real PostgreSQL: two workers, one firing."""
+"""Timer claims on the real PostgreSQL: two workers, one firing (``pg_engine``: a fresh schema
+at the newest migration, see tests/conftest.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
-import pytest
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, select
 
 from handlers.db import make_engine
 from handlers.kb_source import KbSource
 from handlers.models import AgentPost
 from handlers.router import Puente
 from tests.conftest import Creator, FakeClock
-from tests.test_postgres import URL
 
 
-@pytest.fixture
-def pg_engine() -> Iterator[Engine]:
-    try:
-        engine = make_engine(URL)
-    except OperationalError as exc:
-        pytest.skip(f"PostgreSQL not reachable at {URL}: {exc.orig}")
-    SQLModel.metadata.drop_all(engine)
-    SQLModel.metadata.create_all(engine)
-    yield engine
-    SQLModel.metadata.drop_all(engine)
-    engine.dispose()
-
-
-def test_two_workers_on_postgres_fire_a_timer_once(pg_engine: Engine) -> None:
+def test_two_workers_on_postgres_fire_a_timer_once(pg_engine: Engine, pg_url: str) -> None:
     clock = FakeClock()
     first = Puente(engine=pg_engine, kb=KbSource(path=None), clock=clock)
-    second = Puente(engine=make_engine(URL), kb=KbSource(path=None), clock=clock)
+    second = Puente(engine=make_engine(pg_url), kb=KbSource(path=None), clock=clock)
     Creator(first).says("/agente")
     clock.advance(hours=6)
     mine = first.timekeeper.claim(clock.now)

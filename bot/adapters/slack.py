@@ -92,6 +92,7 @@ class SlackConfig:
     teams: tuple[tuple[str, str], ...] = field(default=())
     locale: str = "es"
     repeat_days: int = 10
+    claim_seconds: float = 60.0  # outbox lease (handlers.delivery.claim)
 
 
 class SlackAdapter:
@@ -110,8 +111,9 @@ class SlackAdapter:
         self.wake_creators = wake
         self.t = translator(config.locale)
         self.inbox = Inbox(puente.engine, puente.clock)
-        self.outbox = Outbox(puente.engine, puente.clock)
-        self.agent_outbox = AgentOutbox(puente.engine, puente.clock)
+        lease = timedelta(seconds=config.claim_seconds)
+        self.outbox = Outbox(puente.engine, puente.clock, lease=lease)
+        self.agent_outbox = AgentOutbox(puente.engine, puente.clock, lease=lease)
         kwargs: dict[str, Any] = {"token": config.bot_token}
         if config.api_url:
             kwargs["base_url"] = config.api_url

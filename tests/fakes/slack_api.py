@@ -37,7 +37,7 @@ import time
 import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NamedTuple, Self
 from urllib.parse import parse_qsl, urlsplit
@@ -274,6 +274,8 @@ class FakeSlack:
             self._faults: dict[str, list[_Fault]] = {}
             self._failing_until = 0.0
             self._failing_fault = _Fault(500, None)
+            self._failing_clock: Callable[[], datetime] | None = None
+            self._failing_clock_until: datetime | None = None
             self._latency: dict[str | None, float] = {}
             self._cond.notify_all()
 
@@ -348,11 +350,23 @@ class FakeSlack:
         with self._cond:
             self._faults.setdefault(method, []).append(_Fault(status, retry_after, times))
 
-    def fail_for(self, seconds: float, status: int = 500, retry_after: int | None = 1) -> None:
-        """Make every API call fail with ``status`` for the next ``seconds``."""
+    def fail_for(
+        self,
+        seconds: float,
+        status: int = 500,
+        retry_after: int | None = 1,
+        *,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        """Make every API call fail with ``status`` for the next ``seconds``: wall-clock
+        seconds, or seconds of ``clock`` (a test's fake clock, so a long outage takes no time)."""
         with self._cond:
-            self._failing_until = time.monotonic() + seconds
             self._failing_fault = _Fault(status, retry_after)
+            if clock is None:
+                self._failing_until = time.monotonic() + seconds
+                return
+            self._failing_clock = clock
+            self._failing_clock_until = clock() + timedelta(seconds=seconds)
 
     def set_latency(self, seconds: float, method: str | None = None) -> None:
         """Delay answers to ``method`` (or to every method when None) by ``seconds``."""
@@ -505,6 +519,9 @@ class FakeSlack:
 
     def _take_fault(self, method: str, now: float) -> _Fault | None:
         if now < self._failing_until:
+            return self._failing_fault
+        until, clock = self._failing_clock_until, self._failing_clock
+        if until is not None and clock is not None and clock() < until:
             return self._failing_fault
         queue = self._faults.get(method)
         if not queue:

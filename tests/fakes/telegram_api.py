@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import html
+import http.client
 import itertools
 import json
 import re
@@ -33,6 +34,7 @@ import socket
 import sys
 import threading
 import time
+import urllib.request
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -587,6 +589,15 @@ class FakeTelegram:
         self._faults: list[_Fault] = []
         self._fail_until = 0.0
         self._fail_error: ApiError | None = None
+        # held calls (a send in flight that hasn't reached Telegram yet), listeners, pushing
+        self._held_methods: set[str] = set()
+        self._holding = 0
+        self._hold_generation = 0
+        self._hold_accept = True
+        self._listeners: list[Callable[[Call], None]] = []
+        self._pushers: list[threading.Thread] = []
+        self._push_targets: list[str] = []
+        self._push_turn = itertools.count()
         self._methods: dict[str, tuple[str, Callable[[JSON, dict[str, UploadedFile]], Any]]] = {
             name.lower(): (name, handler)
             for name, handler in {
@@ -1075,6 +1086,72 @@ class FakeTelegram:
             self._fail_until = time.monotonic() + seconds
             self._fail_error = error
 
+    def hold(self, method: str) -> None:
+        """Keep calls of ``method`` waiting, neither answered nor accepted, until
+        :meth:`release_held` (a request in flight when its sender dies)."""
+        with self._cond:
+            self._held_methods.add(method.lower())
+
+    @property
+    def holding(self) -> int:
+        """How many calls are waiting in :meth:`hold` right now."""
+        with self._cond:
+            return self._holding
+
+    def release_held(self, *, accept: bool) -> None:
+        """Stop holding; waiting calls go on (``accept``) or are answered 502 without ever
+        having been accepted (the connection broke before Telegram took the message)."""
+        with self._cond:
+            self._held_methods.clear()
+            self._hold_accept = accept
+            self._hold_generation += 1
+            self._cond.notify_all()
+
+    def on_call(self, listener: Callable[[Call], None]) -> None:
+        """Call ``listener`` (from a server thread) with every recorded call, as it happens:
+        cheaper than waiting on the whole record when thousands of chats are watched."""
+        with self._cond:
+            self._listeners.append(listener)
+
+    def push_updates(self, targets: list[str] | None = None, *, connections: int = 8) -> None:
+        """Deliver queued updates by POSTing them, as Telegram does once a webhook is set: to
+        the registered webhook, or round-robin to ``targets`` (a load balancer in front of
+        several web processes). Refused or unreachable targets get the update again later."""
+        with self._cond:
+            self._push_targets = list(targets or [])
+        for n in range(connections):
+            thread = threading.Thread(target=self._push_forever, name=f"push-{n}", daemon=True)
+            self._pushers.append(thread)
+            thread.start()
+
+    def _push_forever(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._updates or self._stopping)
+                if self._stopping:
+                    return
+                update = self._updates.popleft()
+                targets = self._push_targets or [self._webhook.url]
+                secret = self._webhook.secret_token
+            url = targets[next(self._push_turn) % len(targets)]
+            if not _post_update(url, update, secret):
+                time.sleep(0.2)  # the real API waits longer; a test has no time to lose
+                with self._cond:
+                    self._updates.appendleft(update)
+                    self._cond.notify_all()
+
+    def _wait_if_held(self, method: str) -> bool:
+        """True when this call was held and then dropped (never accepted)."""
+        with self._cond:
+            if method.lower() not in self._held_methods:
+                return False
+            generation = self._hold_generation
+            self._holding += 1
+            self._cond.notify_all()
+            self._cond.wait_for(lambda: self._hold_generation != generation or self._stopping)
+            self._holding -= 1
+            return not self._hold_accept or self._stopping
+
     def clear_faults(self) -> None:
         with self._cond:
             self._faults.clear()
@@ -1143,6 +1220,8 @@ class FakeTelegram:
         if token != self.token:
             raise ApiError(HTTPStatus.UNAUTHORIZED, "Unauthorized")
         known = self._methods.get(method.lower())
+        if self._wait_if_held(method):
+            return HTTPStatus.BAD_GATEWAY, ApiError(HTTPStatus.BAD_GATEWAY, "Bad Gateway").body()
         with self._cond:
             at = time.monotonic()
             name = known[0] if known else method
@@ -1157,8 +1236,11 @@ class FakeTelegram:
             except ApiError as error:
                 status, response = error.status, error.body()
             if name != "getUpdates":
-                self._sent.append(Call(name, params, at, status, response, files))
+                call = Call(name, params, at, status, response, files)
+                self._sent.append(call)
                 self._cond.notify_all()
+                for listener in self._listeners:
+                    listener(call)
             return status, response
 
     # ------------------------------------------------------------------ parameter helpers
@@ -1514,3 +1596,16 @@ class FakeTelegram:
 
     def _send_voice(self, params: JSON, files: dict[str, UploadedFile]) -> JSON:
         return self._send_media(params, files, "voice")
+
+
+def _post_update(url: str, update: JSON, secret: str | None) -> bool:
+    """One webhook delivery; True when the bot answered 2xx."""
+    headers = {"Content-Type": "application/json"}
+    if secret:
+        headers["X-Telegram-Bot-Api-Secret-Token"] = secret
+    request = urllib.request.Request(url, data=_json_bytes(update), headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return 200 <= response.status < 300
+    except (OSError, http.client.HTTPException):  # refused, reset, 4xx/5xx, cut short
+        return False
