@@ -277,7 +277,7 @@ def p1_misses(messages: Sequence[Message], verdicts: Sequence[Triage]) -> list[s
     wrong.sort(key=lambda pair: pair[1].priority == "P1")
     lines = []
     for message, verdict in wrong[:MISSES_SHOWN]:
-        reason = verdict.reasons[0] if verdict.reasons else "(no reason)"
+        reason = verdict.texts()[0] if verdict.reasons else "(no reason)"
         lines.append(
             f"- {message.category} → {verdict.category} ({verdict.priority}): "
             f'"{_truncate(message.text)}" — {reason}'

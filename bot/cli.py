@@ -93,6 +93,12 @@ def _parser() -> argparse.ArgumentParser:
     triage = commands.add_parser(
         "triage", help='JSON lines {"text", "locale"} on stdin → priority, category, reasons'
     )
+    triage.add_argument(
+        "--locale",
+        choices=SUPPORTED_LOCALES,
+        default="en",
+        help="language of the reasons (default en: the stable machine interface)",
+    )
     triage.set_defaults(func=_triage)
 
     kb = commands.add_parser("kb", help="knowledge base: import, export, match")
@@ -195,13 +201,15 @@ def _kb_export(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _triage(_: argparse.Namespace, settings: Settings) -> int:
+def _triage(args: argparse.Namespace, settings: Settings) -> int:
     from handlers.triage import shipped
 
     classify = shipped(encoder(settings)).classify
     fallback = {"priority": "P4", "category": "none", "reasons": []}
     return _json_lines(
-        lambda query: classify(str(query.get("text", "")), vip=bool(query.get("vip"))).as_json(),
+        lambda query: classify(str(query.get("text", "")), vip=bool(query.get("vip"))).as_json(
+            args.locale
+        ),
         fallback,
     )
 

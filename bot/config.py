@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     slack_signing_secret: str | None = Field(None, validation_alias=_env("SLACK_SIGNING_SECRET"))
     slack_app_token: str | None = Field(None, validation_alias=_env("SLACK_APP_TOKEN"))
     slack_api_url: str | None = Field(None, validation_alias=_env("SLACK_API_URL"))
+    slack_locale: Literal["es", "en"] = Field("es", validation_alias=_env("SLACK_LOCALE"))
     slack_escalation_channel: str | None = Field(
         None, validation_alias=_env("SLACK_ESCALATION_CHANNEL")
     )

@@ -54,6 +54,7 @@ def slack_adapter(puente: Puente, settings: Settings, wake: Any, files: Any) -> 
         root_causes=items(settings.root_causes),
         teams=pairs(settings.teams),
         repeat_days=settings.repeat_days,
+        locale=settings.slack_locale,
         claim_seconds=settings.claim_seconds,
     )
     return SlackAdapter(puente, config, wake=wake, files=files)

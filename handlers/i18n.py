@@ -78,8 +78,9 @@ class Translator:
         text = self._translations.ngettext(singular, plural, n)
         return text.format(n=self.number(n), **values)
 
-    def number(self, value: float) -> str:
-        return format_decimal(value, locale=self.locale)
+    def number(self, value: float, pattern: str | None = None) -> str:
+        """``value`` in this locale; ``pattern`` (e.g. ``"0.00"``) fixes the decimals."""
+        return format_decimal(value, format=pattern, locale=self.locale)
 
     def datetime(self, value: datetime, tz: tzinfo | str | None = None) -> str:
         return _format_datetime(value, format="medium", tzinfo=tz, locale=self.locale)

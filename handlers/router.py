@@ -39,6 +39,7 @@ from handlers.sla import OncallPolicy
 from handlers.text import clean, has_words, storable
 from handlers.timers import Timekeeper
 from handlers.triage import Triager
+from handlers.triage_reasons import ASKED_FOR_PERSON, NO_KB_ANSWER, VIP_CREATOR, Reason, encode
 
 HUMAN_PAYLOAD = "/agente"
 ARTICLE_PAYLOAD = "kb:"
@@ -53,7 +54,7 @@ class EscalationOpened:
     conversation_id: int
     priority: str
     category: str
-    reason: str
+    reason: str  # as stored on the case (see handlers.triage_reasons)
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,7 +309,7 @@ class Puente:
         if intent is Intent.HELP:
             return turn.say(turn.t.gettext("help"))
         if intent is Intent.HUMAN_REQUEST:
-            return self._escalate(turn, reason="creator asked for a person")
+            return self._escalate(turn, reasons=(Reason(ASKED_FOR_PERSON),))
         if not has_words(turn.text):
             if turn.message.attachments:
                 return turn.say(turn.t.gettext("attachment_without_text"))
@@ -345,7 +346,7 @@ class Puente:
             )
         turn.conversation.misses += 1
         if turn.conversation.misses >= self.policy.max_misses:
-            return self._escalate(turn, reason="no KB answer after repeated tries")
+            return self._escalate(turn, reasons=(Reason(NO_KB_ANSWER),))
         turn.say(turn.t.gettext("no_answer"), self._human_button(turn.t))
 
     def _chosen_article(self, text: str) -> Article | None:
@@ -357,7 +358,8 @@ class Puente:
         self,
         turn: _Turn,
         *,
-        reason: str,
+        reasons: Sequence[Reason],
+        fallback: str = "",
         priority: str = "P3",
         category: str = "human_request",
         announce: bool = True,
@@ -370,12 +372,13 @@ class Puente:
             turn.session, conversation_id=conversation.id, limit=SUMMARY_MESSAGES
         )
         if turn.creator.is_vip and priority == "P3":
-            priority, reason = "P2", f"{reason}; VIP creator"
+            priority, reasons = "P2", (*reasons, Reason(VIP_CREATOR))
+        reason = encode(reasons) or fallback[:500]
         escalation = Escalation(
             conversation_id=conversation.id,
             priority=priority,
             category=category,
-            reason=reason[:500],
+            reason=reason,
             summary="\n".join(clean(t)[:SUMMARY_CHARS] for t in recent),
             created_at=self.clock(),
             due_at=self.policy.due(priority, self.clock()),
@@ -404,7 +407,6 @@ class Puente:
         turn.inbound.priority, turn.inbound.category = verdict.priority, verdict.category
         if verdict.priority not in ("P1", "P2"):
             return False
-        reason = "; ".join(verdict.reasons) or verdict.category
         assert turn.conversation.id is not None
         case = store.open_escalation(turn.session, conversation_id=turn.conversation.id)
         if case is not None:
@@ -418,13 +420,14 @@ class Puente:
                 case,
                 Kind.THREAD,
                 role="triage",
-                reason=reason,
+                reason=encode(verdict.reasons) or verdict.category,
                 priority=verdict.priority,
             )
         else:
             self._escalate(
                 turn,
-                reason=reason,
+                reasons=verdict.reasons,
+                fallback=verdict.category,
                 priority=verdict.priority,
                 category=verdict.category,
                 announce=verdict.priority != "P1",

@@ -30,9 +30,11 @@ from typing import Any
 
 import numpy as np
 
+from handlers.i18n import translator
 from handlers.normalize import squeeze
 from handlers.semantic import SentenceEncoder
 from handlers.text import fold
+from handlers.triage_reasons import VIP_RAISED, Reason
 
 log = logging.getLogger(__name__)
 
@@ -71,16 +73,21 @@ SENTENCE_END = re.compile(r"(?<=[.!?…\n])\s+")
 class Triage:
     priority: str
     category: str
-    reasons: tuple[str, ...]
+    reasons: tuple[Reason, ...]
 
-    def as_json(self) -> dict[str, object]:
-        return {"priority": self.priority, "category": self.category, "reasons": list(self.reasons)}
+    def texts(self, locale: str = "en") -> list[str]:
+        """The reasons in words (English by default: ``puente triage``'s machine interface)."""
+        t = translator(locale)
+        return [reason.render(t) for reason in self.reasons]
+
+    def as_json(self, locale: str = "en") -> dict[str, object]:
+        return {"priority": self.priority, "category": self.category, "reasons": self.texts(locale)}
 
 
 @dataclass(frozen=True, slots=True)
 class Rule:
     category: str
-    reason: str
+    reason: str  # a catalog key (triage_reasons.RULE_KEYS); plain text renders as itself
     patterns: tuple[re.Pattern[str], ...]
 
 
@@ -106,9 +113,11 @@ class Neighbourhood:
         present = [c for c in categories if c in self.votes]
         return max(present, key=self.votes.__getitem__) if present else None
 
-    def reason(self, category: str) -> str:
+    def reason(self, category: str, seen: Reason | None = None) -> Reason:
+        """The closest example of ``category``, after what was ``seen`` in the text, if any."""
         similarity, example = self.closest[category]
-        return f"close to a labelled {category} example ({similarity:.2f}): '{_quote(example)}'"
+        key, quote = (seen.key, seen.quote) if seen else ("", "")
+        return Reason(key, quote, category, similarity, _quote(example))
 
 
 def prepare(text: str) -> str:
@@ -162,24 +171,24 @@ class Triager:
         priority = PRIORITIES[category]
         if vip and priority == "P3":
             priority = "P2"
-            reasons = (*reasons, "VIP creator: P3 raised to P2")
+            reasons = (*reasons, Reason(VIP_RAISED))
         return Triage(priority, category, reasons)
 
     def _idiom(self, folded: str) -> bool:
         return any(pattern.search(folded) for pattern in self.idioms)
 
-    def _rules(self, folded: str) -> list[tuple[str, str]]:
+    def _rules(self, folded: str) -> list[tuple[str, Reason]]:
         """(category, reason) for every rule that matched outside an everyday idiom."""
         return self._matches(self.rules, folded)
 
-    def _matches(self, rules: Sequence[Rule], folded: str) -> list[tuple[str, str]]:
+    def _matches(self, rules: Sequence[Rule], folded: str) -> list[tuple[str, Reason]]:
         idiom_spans = [m.span() for p in self.idioms for m in p.finditer(folded)]
-        found: list[tuple[str, str]] = []
+        found: list[tuple[str, Reason]] = []
         for rule in rules:
             for pattern in rule.patterns:
                 match = pattern.search(folded)
                 if match and not _inside(match.span(), idiom_spans):
-                    found.append((rule.category, f"{rule.reason}: '{_quote(match.group(0))}'"))
+                    found.append((rule.category, Reason(rule.reason, _quote(match.group(0)))))
                     break
         return found
 
@@ -206,8 +215,8 @@ class Triager:
 
     @staticmethod
     def _decide(
-        ruled: list[tuple[str, str]], hoods: Sequence[Neighbourhood], *, idiom: bool = False
-    ) -> tuple[str, tuple[str, ...]]:
+        ruled: list[tuple[str, Reason]], hoods: Sequence[Neighbourhood], *, idiom: bool = False
+    ) -> tuple[str, tuple[Reason, ...]]:
         """Critical rules, then a critical reading of the message or one of its windows, then
         ordinary rules, then the whole message's nearest ordinary examples."""
         critical = [(c, r) for c, r in ruled if PRIORITIES[c] == "P1"]
@@ -242,7 +251,7 @@ def _critical_vote(nearest: Neighbourhood) -> str | None:
     return None
 
 
-def _cued_vote(nearest: Neighbourhood, cues: list[tuple[str, str]]) -> tuple[str, str] | None:
+def _cued_vote(nearest: Neighbourhood, cues: list[tuple[str, Reason]]) -> tuple[str, Reason] | None:
     """A critical category both cued in the text and close in meaning, as a (category, reason)."""
     if nearest.share(CRITICAL) < CUED_SHARE:
         return None
@@ -253,7 +262,7 @@ def _cued_vote(nearest: Neighbourhood, cues: list[tuple[str, str]]) -> tuple[str
     if not close:
         return None
     category, reason = max(close, key=lambda item: nearest.votes[item[0]])
-    return category, f"{reason}, {nearest.reason(category)}"
+    return category, nearest.reason(category, seen=reason)
 
 
 def windows(text: str) -> list[str]:

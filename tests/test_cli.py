@@ -236,3 +236,14 @@ def test_triage_reads_json_lines(tmp_path: Path) -> None:
     assert (first["priority"], first["category"]) == ("P1", "self_harm") and first["reasons"]
     assert second["priority"] == "P4"
     assert third["error"] == "invalid JSON line"
+
+
+def test_triage_gives_reasons_in_english_unless_asked(tmp_path: Path) -> None:
+    stdin = lines(json.dumps({"text": "esta noche me quiero matar", "locale": "es"}))
+    english = puente(tmp_path, "triage", stdin=stdin)
+    spanish = puente(tmp_path, "triage", "--locale", "es", stdin=stdin)
+    assert english.returncode == spanish.returncode == 0, english.stderr + spanish.stderr
+    (reason,) = json.loads(english.stdout)["reasons"]
+    (razon,) = json.loads(spanish.stdout)["reasons"]
+    assert reason.startswith("intent to kill oneself: '")
+    assert razon.startswith("intención de quitarse la vida: '")

@@ -102,4 +102,4 @@ def test_an_agents_correction_teaches_triage(triaged: Puente) -> None:
         (example,) = session.exec(select(TriageExample)).all()
     assert example.category == "violent_threat" and example.source_case == case.id
     verdict = triaged.triager.classify("un tipo del chat me sigue a todos lados y me manda fotos")
-    assert verdict.priority == "P1" and "violent_threat" in verdict.reasons[0]
+    assert verdict.priority == "P1" and "violent_threat" in verdict.texts()[0]

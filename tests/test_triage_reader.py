@@ -21,6 +21,7 @@ from handlers.triage import (
     shipped,
     windows,
 )
+from handlers.triage_reasons import Reason
 
 CLOSE = CRITICAL_SIMILARITY + 0.05
 LOOSE = CRITICAL_SIMILARITY - 0.02
@@ -58,20 +59,22 @@ def test_the_category_with_most_weight_wins_among_critical_ones() -> None:
 
 
 def test_a_cue_tips_a_critical_leaning_neighbourhood_with_both_reasons() -> None:
-    cue = ("violent_threat", "mentions violence: 'pistola'")
+    cue = ("violent_threat", Reason("triage_reason_cue_violence", "pistola"))
     share = CUED_SHARE + 0.05
     leaning = hood(
         {"violent_threat": share, "harassment": 1 - share},
         {"violent_threat": CLOSE, "harassment": CLOSE + 0.1},
     )
     assert _critical_vote(leaning) is None
-    category, reason = _cued_vote(leaning, [cue]) or ("", "")
+    category, reason = _cued_vote(leaning, [cue]) or ("", Reason())
     assert category == "violent_threat"
-    assert "'pistola'" in reason and "an example of violent_threat" in reason
+    assert (reason.key, reason.quote) == ("triage_reason_cue_violence", "pistola")
+    assert reason.category == "violent_threat"
+    assert reason.example == "an example of violent_threat" and reason.score == CLOSE
 
 
 def test_a_cue_alone_or_in_a_calm_neighbourhood_pages_no_one() -> None:
-    cue = ("violent_threat", "mentions violence: 'pistola'")
+    cue = ("violent_threat", Reason("triage_reason_cue_violence", "pistola"))
     calm = hood({"violent_threat": 0.05, "none": 0.95}, {"violent_threat": CLOSE, "none": CLOSE})
     far = hood({"violent_threat": 0.5, "none": 0.5}, {"violent_threat": LOOSE, "none": LOOSE})
     leaning = hood({"violent_threat": 0.5, "none": 0.5}, {"violent_threat": CLOSE})
@@ -140,7 +143,8 @@ def test_critical_messages_are_p1_with_readable_reasons(
 ) -> None:
     verdict = reader.classify(text)
     assert (verdict.priority, verdict.category) == ("P1", category)
-    assert verdict.reasons and all(reason.strip() for reason in verdict.reasons)
+    assert verdict.reasons and all(text.strip() for text in verdict.texts())
+    assert all(text.strip() for text in verdict.texts("es"))
 
 
 PAYMENT_STORY = (

@@ -41,6 +41,7 @@ from handlers.models import as_utc
 from handlers.oncall_command import OncallCommand, OncallRequest
 from handlers.router import Puente
 from handlers.sla import targets_table
+from handlers.triage_reasons import render_stored
 
 log = logging.getLogger(__name__)
 
@@ -808,7 +809,7 @@ class SlackAdapter:
             return self.t.gettext(
                 "slack_triage_raised",
                 priority=str(payload.get("priority", "")),
-                reason=blocks.escape(str(payload.get("reason", "")))[:500],
+                reason=blocks.escape(render_stored(str(payload.get("reason", "")), self.t))[:500],
             )
         if role in slack_oncall.ONCALL_ROLES:
             return slack_oncall.thread_text(payload, self.t)

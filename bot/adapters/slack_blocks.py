@@ -19,6 +19,7 @@ from handlers.cases import CaseView
 from handlers.i18n import N_, Translator, translator
 from handlers.privacy import mask
 from handlers.triage import PRIORITIES
+from handlers.triage_reasons import render_stored
 
 TAKE = "case_take"
 RETURN = "case_return"
@@ -365,7 +366,7 @@ def _history_elements(case: CaseView, t: Translator) -> list[dict[str, str]]:
     else:
         elements = [_mrkdwn(t.gettext("slack_tried_nothing"))]
     if case.reason.strip():
-        reason = clip(escape(case.reason.strip()), MAX_CONTEXT - 100)
+        reason = clip(escape(render_stored(case.reason, t)), MAX_CONTEXT - 100)
         elements.append(_mrkdwn(t.gettext("slack_reason", reason=reason)))
     return elements
 

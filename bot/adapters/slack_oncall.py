@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.adapters.slack_blocks import escape
 from handlers.i18n import N_, Translator
+from handlers.triage_reasons import render_stored
 
 ONCALL_ROLES = ("page", "sla_reminder", "sla_breach", "creator_nudged", "auto_closed")
 REASONS = {
@@ -30,7 +31,7 @@ def reason_text(reason: str, t: Translator) -> str:
     key = REASONS.get(why)
     if key is None:
         return escape(reason)[:300]
-    return t.gettext(key, detail=escape(detail)[:300])
+    return t.gettext(key, detail=escape(render_stored(detail, t))[:300])
 
 
 def thread_text(payload: dict[str, Any], t: Translator) -> str:
