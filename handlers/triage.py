@@ -16,8 +16,8 @@ payments is not outvoted by the rest.
 
 Everyday support questions can sit near a cry for help ("se corta la imagen en mis lives" and
 "cortarme", "lives" and "life"). The live KB's question variants are known-benign: when the
-examples alone read a message as critical, the KB's questions join the vote as "none"
-neighbours, and the message pages only if it is still critical and closer to a critical example
+examples alone read a message as critical, the KB's questions join the vote as neighbours of
+no category, and the message pages only if it is still critical and closer to a critical example
 than to any KB question. They only weaken example-only evidence: critical rules and cued votes
 page as before, and P2 decisions never see them (KB articles about hacked accounts or
 harassment are legitimately P2).
@@ -118,7 +118,7 @@ class Neighbourhood:
 
     votes: dict[str, float]
     closest: dict[str, tuple[float, str]]  # category -> (similarity, example text)
-    # the same vote with known-benign questions as "none" neighbours, for P1 decisions only
+    # the same vote with known-benign questions among the neighbours, for P1 decisions only
     calm: Neighbourhood | None = None
 
     def share(self, categories: Sequence[str]) -> float:
@@ -223,18 +223,24 @@ class Triager:
         vote with the known-benign questions among the neighbours."""
         assert self.matrix is not None
         scores = self.matrix @ vector
-        labels = [e.category for e in self.examples]
-        hood = _vote(scores, labels, [e.text for e in self.examples])
+        hood = _vote(scores, self._example)
         if benign is None or not len(benign.owners) or _critical_vote(hood) is None:
             return hood
-        kb_scores = benign.matrix @ vector
-        # KB questions vote for no category: they dilute the critical share
-        calm = _vote(
-            np.concatenate([scores, kb_scores]),
-            [*labels, *([KB_QUESTION] * len(kb_scores))],
-            [*(e.text for e in self.examples), *benign.owners],
-        )
+        count = len(scores)
+
+        def either(index: int) -> tuple[str, str]:
+            # KB questions vote for no category: they dilute the critical share
+            if index < count:
+                return self._example(index)
+            return KB_QUESTION, benign.owners[index - count]
+
+        calm = _vote(np.concatenate([scores, benign.matrix @ vector]), either)
         return Neighbourhood(hood.votes, hood.closest, calm)
+
+    def _example(self, index: int) -> tuple[str, str]:
+        """(category, text) of the ``index``-th labelled example."""
+        example = self.examples[index]
+        return example.category, example.text
 
     @staticmethod
     def _decide(
@@ -260,15 +266,17 @@ class Triager:
         return "none", ()
 
 
-def _vote(scores: np.ndarray, labels: Sequence[str], texts: Sequence[str]) -> Neighbourhood:
-    """The ``NEIGHBOURS`` highest-scoring texts' weighted votes for their labels."""
+def _vote(scores: np.ndarray, describe: Callable[[int], tuple[str, str]]) -> Neighbourhood:
+    """The ``NEIGHBOURS`` highest-scoring texts' weighted votes for their labels;
+    ``describe(index)`` is the (label, text) of a scored row."""
     top = np.argsort(scores)[::-1][:NEIGHBOURS]
     weights = np.exp((scores[top] - scores[top[0]]) / SHARPNESS)
     votes: dict[str, float] = {}
     closest: dict[str, tuple[float, str]] = {}
     for index, weight in zip(top, weights, strict=True):
-        votes[labels[index]] = votes.get(labels[index], 0.0) + float(weight)
-        closest.setdefault(labels[index], (float(scores[index]), texts[index]))
+        label, text = describe(int(index))
+        votes[label] = votes.get(label, 0.0) + float(weight)
+        closest.setdefault(label, (float(scores[index]), text))
     return Neighbourhood(votes, closest)
 
 
