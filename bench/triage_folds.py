@@ -20,6 +20,7 @@ from bench.triage import (
     CACHE_DIR,
     Message,
     System,
+    kb_benign,
     level_table,
     require_data,
     run,
@@ -48,16 +49,20 @@ def folds(examples: Sequence[Example], k: int) -> list[tuple[list[Example], list
     ]
 
 
-def cross_validate(k: int) -> tuple[list[Message], list]:
-    """Every example classified once, by the triager of the fold that held it out."""
+def cross_validate(k: int, *, kb: bool = False) -> tuple[list[Message], list]:
+    """Every example classified once, by the triager of the fold that held it out (with the
+    shipped KB's questions as benign neighbours when ``kb``)."""
     require_data()
     encoder = SentenceEncoder(cache_dir=CACHE_DIR / "puente")
     rules, idioms = load_rules()
     cues = load_cues()
+    benign = kb_benign(encoder) if kb else None
     messages: list[Message] = []
     verdicts = []
     for training, held_out in folds(load_examples(), k):
-        triager = Triager(rules, idioms, training, encoder, cues=cues)
+        triager = Triager(
+            rules, idioms, training, encoder, cues=cues, benign=benign and (lambda: benign)
+        )
         fold = [Message(e.text, "", PRIORITIES[e.category], e.category) for e in held_out]
         fold_verdicts, _rate = run(triager, fold)
         messages += fold
@@ -69,13 +74,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.triage_folds", description=__doc__)
     parser.add_argument("--folds", type=int, default=5, help="number of folds (≥ 2)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    parser.add_argument(
+        "--kb", action="store_true", help="with the shipped KB's questions as benign neighbours"
+    )
     args = parser.parse_args(argv)
     if args.folds < 2:
         raise SystemExit("--folds: at least 2")
     pin_to_one_cpu()
     print(f"[bench.triage_folds] {args.folds}-fold cross-validation", file=sys.stderr)
-    messages, verdicts = cross_validate(args.folds)
-    system = System("puente-folds", f"puente, {args.folds}-fold on its own examples", Triager)
+    messages, verdicts = cross_validate(args.folds, kb=args.kb)
+    name = f"puente{' + KB questions' if args.kb else ''}, {args.folds}-fold on its own examples"
+    system = System("puente-folds", name, Triager)
     result = score(system, messages, verdicts)
     if args.json:
         scores = {"examples": len(messages), "folds": args.folds, "code": code_version()}

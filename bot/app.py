@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
+import numpy as np
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -17,7 +19,7 @@ from handlers.oncall import Rotation, parse_handoff
 from handlers.router import ConversationPolicy, Puente
 from handlers.semantic import SentenceEncoder, load_encoder
 from handlers.sla import OncallPolicy, parse_sla
-from handlers.triage import Triager
+from handlers.triage import Benign, Triager
 from handlers.triage import shipped as shipped_triager
 
 
@@ -33,13 +35,35 @@ def encoder(settings: Settings) -> SentenceEncoder | None:
     return load_encoder(settings.cache_dir) if settings.semantic else None
 
 
+def kb_questions(kb: KbSource) -> Callable[[], Benign | None]:
+    """The live KB's question variants as the triager's benign neighbours: the vectors the
+    matcher's semantic index already holds, rebuilt only when the KB reloads."""
+    last: list[tuple[object, Benign]] = []
+
+    def current() -> Benign | None:
+        index = kb.matcher().semantic
+        if index is None:
+            return None
+        if not last or last[0][0] is not index:
+            owners = tuple(np.repeat(np.array(index.articles, dtype=object), index.lengths))
+            last[:] = [(index, Benign(index.matrix, owners))]
+        return last[0][1]
+
+    return current
+
+
 def triager(
-    settings: Settings, sentence_encoder: SentenceEncoder | None, engine: Engine
+    settings: Settings,
+    sentence_encoder: SentenceEncoder | None,
+    engine: Engine,
+    kb: KbSource | None = None,
 ) -> Triager | None:
-    """The shipped triager plus what agents taught it (their corrections, from the database)."""
+    """The shipped triager plus what agents taught it (their corrections, from the database),
+    calmed by the live KB's questions."""
     if not settings.triage:
         return None
     reader = shipped_triager(sentence_encoder)
+    reader.benign = kb_questions(kb) if kb is not None else None
     with Session(engine) as session:
         for text, category in store.triage_examples(session):
             reader.learn(text, category)
@@ -83,6 +107,6 @@ def build_puente(settings: Settings) -> Puente:
             max_misses=settings.max_misses, response_minutes=oncall.sla.response_minutes()
         ),
         routing=routing,
-        triager=triager(settings, sentence_encoder, engine),
+        triager=triager(settings, sentence_encoder, engine, kb),
         oncall=oncall,
     )

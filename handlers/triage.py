@@ -13,6 +13,14 @@ critical categories and the closest critical example is close enough; a unanimou
 neighbourhood may be a little further away. Long messages are also read in overlapping windows
 of a few sentences, each voting on its own, so a goodbye note at the end of a long story about
 payments is not outvoted by the rest.
+
+Everyday support questions can sit near a cry for help ("se corta la imagen en mis lives" and
+"cortarme", "lives" and "life"). The live KB's question variants are known-benign: when the
+examples alone read a message as critical, the KB's questions join the vote as neighbours of
+no category, and the message pages only if it is still critical and closer to a critical example
+than to any KB question. They only weaken example-only evidence: critical rules and cued votes
+page as before, and P2 decisions never see them (KB articles about hacked accounts or
+harassment are legitimately P2).
 """
 
 from __future__ import annotations
@@ -22,7 +30,7 @@ import json
 import logging
 import re
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -55,6 +63,7 @@ PRIORITIES = {
 }
 CRITICAL = tuple(c for c, p in PRIORITIES.items() if p == "P1")
 ORDINARY = tuple(c for c, p in PRIORITIES.items() if p != "P1")
+KB_QUESTION = "kb_question"  # the label of known-benign neighbours (not a category)
 NEIGHBOURS = 10  # examples that vote
 SHARPNESS = 0.07  # a neighbour this much less similar than the closest one weighs 1/e as much
 CRITICAL_SHARE = 0.5  # at least this share of the vote on critical categories ...
@@ -98,11 +107,26 @@ class Example:
 
 
 @dataclass(frozen=True, slots=True)
+class Benign:
+    """Known-benign texts (the live KB's question variants): unit vectors and their articles."""
+
+    matrix: np.ndarray  # one unit vector per question
+    owners: tuple[str, ...]  # the article of each question
+
+    def without(self, owner: str) -> Benign:
+        """The same questions but ``owner``'s (leave-one-article-out measuring)."""
+        keep = [i for i, o in enumerate(self.owners) if o != owner]
+        return Benign(self.matrix[keep], tuple(self.owners[i] for i in keep))
+
+
+@dataclass(frozen=True, slots=True)
 class Neighbourhood:
     """How the closest labelled examples vote: weight and closest example per category."""
 
     votes: dict[str, float]
     closest: dict[str, tuple[float, str]]  # category -> (similarity, example text)
+    # the same vote with known-benign questions among the neighbours, for P1 decisions only
+    calm: Neighbourhood | None = None
 
     def share(self, categories: Sequence[str]) -> float:
         total = sum(self.votes.values())
@@ -133,8 +157,11 @@ class Triager:
         examples: Sequence[Example],
         encoder: SentenceEncoder | None = None,
         cues: Sequence[Rule] = (),
+        benign: Callable[[], Benign | None] | None = None,
     ) -> None:
         self.rules = tuple(rules)
+        # the live KB's questions (read per message: the KB reloads), see ``Benign``
+        self.benign = benign
         self.idioms = tuple(idioms)
         self.cues = tuple(cues)
         self.examples = tuple(examples)
@@ -197,21 +224,32 @@ class Triager:
         if self.encoder is None or self.matrix is None:
             return []
         text = text[:2000]
-        return [self._nearest(self.encoder.encode(part)) for part in (text, *windows(text))]
+        benign = self.benign() if self.benign is not None else None
+        return [self._nearest(self.encoder.encode(part), benign) for part in (text, *windows(text))]
 
-    def _nearest(self, vector: np.ndarray) -> Neighbourhood:
-        """The closest labelled examples' weighted votes."""
+    def _nearest(self, vector: np.ndarray, benign: Benign | None = None) -> Neighbourhood:
+        """The closest labelled examples' weighted votes; when they read critical, also the
+        vote with the known-benign questions among the neighbours."""
         assert self.matrix is not None
         scores = self.matrix @ vector
-        top = np.argsort(scores)[::-1][:NEIGHBOURS]
-        weights = np.exp((scores[top] - scores[top[0]]) / SHARPNESS)
-        votes: dict[str, float] = {}
-        closest: dict[str, tuple[float, str]] = {}
-        for index, weight in zip(top, weights, strict=True):
-            example = self.examples[index]
-            votes[example.category] = votes.get(example.category, 0.0) + float(weight)
-            closest.setdefault(example.category, (float(scores[index]), example.text))
-        return Neighbourhood(votes, closest)
+        hood = _vote(scores, self._example)
+        if benign is None or not len(benign.owners) or _critical_vote(hood) is None:
+            return hood
+        count = len(scores)
+
+        def either(index: int) -> tuple[str, str]:
+            # KB questions vote for no category: they dilute the critical share
+            if index < count:
+                return self._example(index)
+            return KB_QUESTION, benign.owners[index - count]
+
+        calm = _vote(np.concatenate([scores, benign.matrix @ vector]), either)
+        return Neighbourhood(hood.votes, hood.closest, calm)
+
+    def _example(self, index: int) -> tuple[str, str]:
+        """(category, text) of the ``index``-th labelled example."""
+        example = self.examples[index]
+        return example.category, example.text
 
     @staticmethod
     def _decide(
@@ -237,7 +275,33 @@ class Triager:
         return "none", ()
 
 
+def _vote(scores: np.ndarray, describe: Callable[[int], tuple[str, str]]) -> Neighbourhood:
+    """The ``NEIGHBOURS`` highest-scoring texts' weighted votes for their labels;
+    ``describe(index)`` is the (label, text) of a scored row."""
+    top = np.argsort(scores)[::-1][:NEIGHBOURS]
+    weights = np.exp((scores[top] - scores[top[0]]) / SHARPNESS)
+    votes: dict[str, float] = {}
+    closest: dict[str, tuple[float, str]] = {}
+    for index, weight in zip(top, weights, strict=True):
+        label, text = describe(int(index))
+        votes[label] = votes.get(label, 0.0) + float(weight)
+        closest.setdefault(label, (float(scores[index]), text))
+    return Neighbourhood(votes, closest)
+
+
 def _critical_vote(nearest: Neighbourhood) -> str | None:
+    """The critical category the examples read, if it is critical and close enough, and still
+    is with the known-benign questions among the neighbours."""
+    category = _example_vote(nearest)
+    if category is None or nearest.calm is None:
+        return category
+    closest_critical = max(nearest.closest[c][0] for c in CRITICAL if c in nearest.closest)
+    if nearest.calm.closest.get(KB_QUESTION, (-1.0, ""))[0] >= closest_critical:
+        return None
+    return category if _example_vote(nearest.calm) is not None else None
+
+
+def _example_vote(nearest: Neighbourhood) -> str | None:
     """The critical category the neighbourhood reads, if it is critical and close enough."""
     category = nearest.leader(CRITICAL)
     if category is None:

@@ -1,23 +1,33 @@
 """The triage readers: the weighted nearest-example vote, cue words, windows, shipped data.
 
 The shipped-data tests use messages written for these tests (not dev-set lines) and the real
-sentence encoder; the vote tests build neighbourhoods by hand.
+sentence encoder; the vote tests build neighbourhoods by hand. The KB tests calm the triager
+with a small KB written here, wired as ``bot.app`` wires the live one.
 """
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
+from bot.app import kb_questions
+from handlers.kb_source import KbSource
 from handlers.semantic import SentenceEncoder
 from handlers.triage import (
     CRITICAL_SIMILARITY,
     CUED_SHARE,
+    KB_QUESTION,
     UNANIMOUS_SIMILARITY,
     WINDOW_CHARS,
     Neighbourhood,
     Triager,
     _critical_vote,
     _cued_vote,
+    load_cues,
+    load_examples,
+    load_rules,
     shipped,
     windows,
 )
@@ -170,3 +180,80 @@ def test_a_goodbye_at_the_end_of_a_long_story_is_read_on_its_own(reader: Triager
 )
 def test_a_long_everyday_story_pages_no_one(reader: Triager, ending: str) -> None:
     assert reader.classify(PAYMENT_STORY + ending).priority != "P1"
+
+
+def calmed(hood_: Neighbourhood, votes: dict[str, float], kb: float) -> Neighbourhood:
+    """``hood_`` with a vote that has KB questions (the closest at similarity ``kb``) in it."""
+    closest = {**hood_.closest, KB_QUESTION: (kb, "an article")}
+    return Neighbourhood(hood_.votes, hood_.closest, Neighbourhood(votes, closest))
+
+
+def test_a_kb_question_closer_than_any_critical_example_calms_the_vote() -> None:
+    near = hood({"self_harm": 1.0, "none": 0.3}, {"self_harm": CLOSE})
+    still_critical = {"self_harm": 1.0, "none": 0.3, KB_QUESTION: 0.2}
+    assert _critical_vote(calmed(near, still_critical, kb=CLOSE - 0.05)) == "self_harm"
+    assert _critical_vote(calmed(near, still_critical, kb=CLOSE + 0.01)) is None
+
+
+def test_kb_questions_in_the_vote_can_outweigh_critical_examples() -> None:
+    near = hood({"self_harm": 1.0, "none": 0.3}, {"self_harm": CLOSE})
+    outweighed = {"self_harm": 1.0, "none": 0.3, KB_QUESTION: 0.9}
+    assert _critical_vote(calmed(near, outweighed, kb=CLOSE - 0.05)) is None
+
+
+KB_HEADER = "id,locale,category,questions,answer\n"
+GUESTS = (
+    "guests,en,live,\"Why can't my friends join my live? | nobody can get into my stream as a "
+    'guest","Guests need the latest app version."\n'
+)
+PAYOUTS = 'payouts,en,payments,"When do I get paid?","On the 15th of each month."\n'
+
+
+@pytest.fixture
+def kb_file(tmp_path: Path) -> Path:
+    path = tmp_path / "kb.csv"
+    path.write_text(KB_HEADER + GUESTS + PAYOUTS, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def calm_reader(reader: Triager, kb_file: Path) -> Triager:
+    """A triager calmed by the questions of a small live KB, as ``bot.app`` wires it."""
+    rules, idioms = load_rules()
+    kb = KbSource(path=kb_file, encoder=reader.encoder, check_every=0)
+    benign = kb_questions(kb)
+    return Triager(rules, idioms, load_examples(), reader.encoder, load_cues(), benign=benign)
+
+
+BENIGN_NEAR_SELF_HARM = "nobody can join my live"
+
+
+def test_a_support_question_near_a_self_harm_example_is_not_p1_with_the_kb(
+    reader: Triager, calm_reader: Triager
+) -> None:
+    assert reader.classify(BENIGN_NEAR_SELF_HARM).priority == "P1"  # the false alarm
+    assert calm_reader.classify(BENIGN_NEAR_SELF_HARM).priority != "P1"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "me quiero matar",
+        "nobody would notice if I ended my life tonight",
+        "vos sabés que nadie me va a extrañar cuando me vaya",
+        "un señor le pide a mi nena de 11 que le mande fotos y que no le cuente a nadie",
+    ],
+)
+def test_explicit_and_example_read_alarms_still_page_with_the_kb(
+    calm_reader: Triager, text: str
+) -> None:
+    assert calm_reader.classify(text).priority == "P1"
+
+
+def test_the_benign_questions_follow_the_kb_when_it_reloads(
+    calm_reader: Triager, kb_file: Path
+) -> None:
+    assert calm_reader.classify(BENIGN_NEAR_SELF_HARM).priority != "P1"
+    kb_file.write_text(KB_HEADER + PAYOUTS, encoding="utf-8")
+    os.utime(kb_file, ns=(1, 1))  # a new version whatever the file system's clock resolution
+    assert calm_reader.classify(BENIGN_NEAR_SELF_HARM).priority == "P1"
