@@ -202,9 +202,16 @@ def _kb_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _triage(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import kb_questions
+    from handlers.kb_source import KbSource
     from handlers.triage import shipped
 
-    classify = shipped(encoder(settings)).classify
+    reader_encoder = encoder(settings)
+    reader = shipped(reader_encoder)
+    if reader_encoder is not None:  # as in the service: the KB's questions are benign neighbours
+        kb = KbSource(path=settings.kb_path, policy=match_policy(settings), encoder=reader_encoder)
+        reader.benign = kb_questions(kb)
+    classify = reader.classify
     fallback = {"priority": "P4", "category": "none", "reasons": []}
     return _json_lines(
         lambda query: classify(str(query.get("text", "")), vip=bool(query.get("vip"))).as_json(
