@@ -424,6 +424,8 @@ class Puente:
                 priority=verdict.priority,
             )
         else:
+            if verdict.priority == "P2":
+                self._sop_answer(turn)
             self._escalate(
                 turn,
                 reasons=verdict.reasons,
@@ -437,6 +439,15 @@ class Puente:
         elif case is not None:
             turn.say(turn.t.gettext("escalated", case=case.id))
         return True
+
+    def _sop_answer(self, turn: _Turn) -> None:
+        """A P2 creator gets the KB's answer at once when it is a confident one (what to do now:
+        secure the account, report the user…) and a person follows up in the case just opened."""
+        result = self.kb.matcher().match(turn.text, turn.t.locale)
+        article = self.kb.matcher().kb.get(result.article_id) if result.article_id else None
+        if result.action is Action.ANSWER and article is not None:
+            answer = article.answer(turn.t.locale)
+            turn.replies.append(OutgoingMessage(answer, article_id=article.id))
 
     def _while_with_people(self, turn: _Turn, state: ConversationState) -> None:
         """People own the case: the creator's words go to its thread; the bot stays quiet except

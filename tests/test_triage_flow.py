@@ -57,11 +57,20 @@ def test_an_idiom_pages_no_one(triaged: Puente) -> None:
     assert result.replies
 
 
-def test_p2_goes_to_a_person_instead_of_the_kb(triaged: Puente) -> None:
+def test_p2_opens_a_case_and_gets_the_sop_answer_meanwhile(triaged: Puente) -> None:
     result = Creator(triaged).says("me hackearon la cuenta y cambiaron el correo")
     (case,) = cases(triaged)
     assert (case.priority, case.category) == ("P2", "account_compromise")
-    assert f"#{case.id}" in result.replies[0].text
+    sop, handoff = result.replies
+    assert sop.article_id == "account-hacked"
+    assert f"#{case.id}" in handoff.text
+
+
+def test_p2_without_a_confident_kb_answer_only_opens_the_case(triaged: Puente) -> None:
+    result = Creator(triaged).says("hackearon a mi primo y ahora me escriben cosas raras xd")
+    (case,) = cases(triaged)
+    (handoff,) = result.replies
+    assert handoff.article_id is None and f"#{case.id}" in handoff.text
 
 
 def test_a_critical_message_raises_an_open_case(triaged: Puente) -> None:
