@@ -23,7 +23,7 @@ from handlers.i18n import SUPPORTED_LOCALES, Translator, translator
 from handlers.kb_review import ReviewError
 from handlers.kb_source import KbSource
 from handlers.models import utcnow
-from handlers.sla import parse_sla, targets_table
+from handlers.sla import parse_sla
 
 _SPAN = re.compile(r"^\s*(\d+)\s*([hdw])\s*$", re.IGNORECASE)
 _UNITS = {"h": "hours", "d": "days", "w": "weeks"}
@@ -103,7 +103,7 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
             until,
             matcher=matcher,
             repeat_days=settings.repeat_days,
-            targets=targets_table(parse_sla(settings.sla)),
+            targets=parse_sla(settings.sla),
         )
         missing = gaps.kb_gaps(session, since, until, matcher)
     report.build_report(found, missing, args.out, t.locale)

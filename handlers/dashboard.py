@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from handlers import gaps, kb_review, metrics
 from handlers.kb_source import KbSource
-from handlers.sla import SlaTarget
+from handlers.sla import SlaTargets
 
 DAYS = 7
 MAX_GAPS = 5
@@ -36,7 +36,7 @@ def dashboard(
     now: datetime,
     *,
     days: int = DAYS,
-    targets: dict[str, SlaTarget] | None = None,
+    targets: SlaTargets | None = None,
 ) -> Dashboard:
     since = now - timedelta(days=days)
     matcher = kb.matcher()

@@ -21,7 +21,7 @@ from handlers.models import (
     as_utc,
 )
 from handlers.repeats import DEFAULT_REPEAT_DAYS, Contact, contact_numbers, topic_of
-from handlers.sla import SlaTarget, target_for
+from handlers.sla import SlaTargets, Target, parse_sla
 
 CLOSED = (EscalationStatus.RESOLVED, EscalationStatus.RETURNED)
 
@@ -83,7 +83,7 @@ def collect(
     *,
     matcher: Matcher | None = None,
     repeat_days: int = DEFAULT_REPEAT_DAYS,
-    targets: dict[str, SlaTarget] | None = None,
+    targets: SlaTargets | None = None,
 ) -> Facts:
     people = _people(session)
     every_case = session.exec(
@@ -167,7 +167,7 @@ def _case_facts(
     topic: str,
     agent_times: list[datetime],
     now: datetime,
-    targets: dict[str, SlaTarget] | None,
+    targets: SlaTargets | None,
     contact_number: int,
 ) -> CaseFacts:
     opened = as_utc(case.created_at)
@@ -178,7 +178,7 @@ def _case_facts(
     closed_at = as_utc(last.resolved_at) if last.resolved_at else None
     first_response = (first - opened).total_seconds() if first else None
     resolution = (closed_at - opened).total_seconds() if closed_at else None
-    target = target_for(case.priority, targets)
+    target = (targets or parse_sla(""))[case.priority]
     return CaseFacts(
         case_id=case.id or 0,
         conversation_id=case.conversation_id,
@@ -204,7 +204,7 @@ def _sla_met(
     resolution: float | None,
     status: str,
     age: timedelta,
-    target: SlaTarget,
+    target: Target,
 ) -> bool | None:
     """Met, missed, or None while the case is open and neither target has passed yet."""
     respond, resolve = target.first_response.total_seconds(), target.resolution.total_seconds()

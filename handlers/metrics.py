@@ -30,7 +30,7 @@ from handlers.facts import CaseFacts, ConversationFacts, RepeatRow, collect
 from handlers.matcher import Matcher
 from handlers.models import Escalation, EscalationStatus
 from handlers.repeats import DEFAULT_REPEAT_DAYS
-from handlers.sla import SlaTarget
+from handlers.sla import SlaTargets
 
 PRIORITIES = ("P1", "P2", "P3", "P4")
 
@@ -140,7 +140,7 @@ def metrics(
     *,
     matcher: Matcher | None = None,
     repeat_days: int = DEFAULT_REPEAT_DAYS,
-    targets: dict[str, SlaTarget] | None = None,
+    targets: SlaTargets | None = None,
 ) -> Metrics:
     """Every figure for [since, until), overall and by week, category, root cause, locale,
     platform and priority, plus the per-day series the report charts."""
@@ -187,7 +187,7 @@ def headline(
     now: datetime,
     *,
     matcher: Matcher | None = None,
-    targets: dict[str, SlaTarget] | None = None,
+    targets: SlaTargets | None = None,
 ) -> Figures:
     """The headline figures for ``/oncall stats`` and the Home tab."""
     facts = collect(session, since, now, matcher=matcher, targets=targets)

@@ -18,7 +18,6 @@ from handlers import metrics, paging, store
 from handlers.i18n import N_, Translator, translator
 from handlers.models import Escalation, Page, as_utc
 from handlers.report import headline_lines
-from handlers.sla import targets_table
 from handlers.timers import sla_due
 
 if TYPE_CHECKING:
@@ -186,7 +185,7 @@ class OncallCommand:
             since,
             self.now,
             matcher=self.puente.kb.matcher(),
-            targets=targets_table(self.puente.oncall.sla),
+            targets=self.puente.oncall.sla,
         )
         lines = [f"*{label}:* {value}" for label, value in headline_lines(figures, t)]
         return "\n".join([paging_line, *lines])

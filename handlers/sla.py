@@ -73,20 +73,3 @@ class OncallPolicy:
     nudge_after: timedelta = timedelta(hours=2)
     close_after: timedelta = timedelta(hours=24)
     lease: timedelta = timedelta(minutes=1)
-
-
-SlaTarget = Target
-
-
-def targets_table(sla: SlaTargets) -> dict[str, Target]:
-    """The targets as a ``{priority: Target}`` table (what the insights' figures take)."""
-    return dict(sla.by_priority)
-
-
-DEFAULT_TARGETS: dict[str, Target] = targets_table(parse_sla(""))
-
-
-def target_for(priority: str, targets: dict[str, Target] | None = None) -> Target:
-    """The target of a priority; an unknown priority gets the loosest (P4)."""
-    table = targets or DEFAULT_TARGETS
-    return table.get(priority, table.get("P4", DEFAULT_TARGETS["P4"]))

@@ -14,7 +14,7 @@ from handlers import gaps, metrics, repeats
 from handlers.assist import latest_question
 from handlers.kb_source import SHIPPED_KB, KbSource
 from handlers.router import Puente
-from handlers.sla import DEFAULT_TARGETS, SlaTarget
+from handlers.sla import parse_sla
 from tests import insights_history as history
 from tests.conftest import FakeClock
 
@@ -99,7 +99,7 @@ def test_daily_series(built: Puente) -> None:
 
 
 def test_sla_targets_are_one_replaceable_table(built: Puente) -> None:
-    lenient = {**DEFAULT_TARGETS, "P3": SlaTarget(timedelta(hours=12), timedelta(days=3))}
+    lenient = parse_sla("P3=12h/3d")
     total = window(built, targets=lenient).total
     assert (total.sla_met, total.sla_counted) == (2, 3)  # case 3's 10 h now meets the target
 

@@ -40,7 +40,6 @@ from handlers.messages import IncomingMessage, Platform
 from handlers.models import as_utc
 from handlers.oncall_command import OncallCommand, OncallRequest
 from handlers.router import Puente
-from handlers.sla import targets_table
 from handlers.triage_reasons import render_stored
 
 log = logging.getLogger(__name__)
@@ -525,7 +524,7 @@ class SlackAdapter:
                 self.puente.engine,
                 self.puente.kb,
                 self.puente.clock(),
-                targets=targets_table(self.puente.oncall.sla),
+                targets=self.puente.oncall.sla,
             )
             view = home.home_view(board, self.config.locale)
         else:
