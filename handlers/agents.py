@@ -167,14 +167,8 @@ class AgentDesk:
             queue=action.queue,
             linked_from=case.id,
         )
-        session.add(moved)
-        session.flush()
+        self.puente.open_case(session, moved, self.now)
         case.status, case.transferred_to = EscalationStatus.TRANSFERRED, moved.id
-        casework.post(session, moved, Kind.CARD)
-        assert conv.id is not None
-        lines = store.transcript(session, conversation_id=conv.id)
-        casework.post(session, moved, Kind.THREAD, role="transcript", lines=lines)
-        self.puente.timekeeper.case_opened(session, moved, self.now)
         return [OutgoingMessage(t.gettext("case_transferred", case=moved.id))], Sender.BOT
 
     def _reply(

@@ -384,13 +384,8 @@ class Puente:
             due_at=self.policy.due(priority, self.clock()),
             queue=self.routing.queue_for(category, vip=turn.creator.is_vip),
         )
-        turn.session.add(escalation)
-        turn.session.flush()
+        self.open_case(turn.session, escalation, self.clock())
         assert escalation.id is not None
-        casework.post(turn.session, escalation, Kind.CARD)
-        transcript = store.transcript(turn.session, conversation_id=conversation.id)
-        casework.post(turn.session, escalation, Kind.THREAD, role="transcript", lines=transcript)
-        self.timekeeper.case_opened(turn.session, escalation, self.clock())
         turn.effects.append(
             EscalationOpened(
                 escalation.id, conversation.id, escalation.priority, escalation.category, reason
@@ -440,11 +435,22 @@ class Puente:
             turn.say(turn.t.gettext("escalated", case=case.id))
         return True
 
+    def open_case(self, session: Session, case: Escalation, now: datetime) -> None:
+        """A new case (opened, or a transfer's new card): its card, the conversation so far in
+        its thread, and its SLA timers."""
+        session.add(case)
+        session.flush()
+        casework.post(session, case, Kind.CARD)
+        transcript = store.transcript(session, conversation_id=case.conversation_id)
+        casework.post(session, case, Kind.THREAD, role="transcript", lines=transcript)
+        self.timekeeper.case_opened(session, case, now)
+
     def _sop_answer(self, turn: _Turn) -> None:
         """A P2 creator gets the KB's answer at once when it is a confident one (what to do now:
         secure the account, report the user…) and a person follows up in the case just opened."""
-        result = self.kb.matcher().match(turn.text, turn.t.locale)
-        article = self.kb.matcher().kb.get(result.article_id) if result.article_id else None
+        matcher = self.kb.matcher()
+        result = matcher.match(turn.text, turn.t.locale)
+        article = matcher.kb.get(result.article_id) if result.article_id else None
         if result.action is Action.ANSWER and article is not None:
             answer = article.answer(turn.t.locale)
             turn.replies.append(OutgoingMessage(answer, article_id=article.id))
