@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from handlers import metrics, paging, store
 from handlers.i18n import N_, Translator, translator
 from handlers.models import Escalation, Page, as_utc
-from handlers.report import headline_lines
+from handlers.report import headline_text
 from handlers.timers import sla_due
 
 if TYPE_CHECKING:
@@ -187,8 +187,7 @@ class OncallCommand:
             matcher=self.puente.kb.matcher(),
             targets=self.puente.oncall.sla,
         )
-        lines = [f"*{label}:* {value}" for label, value in headline_lines(figures, t)]
-        return "\n".join([paging_line, *lines])
+        return "\n".join([paging_line, headline_text(figures, t)])
 
     # -- helpers ---------------------------------------------------------------------------
 

@@ -10,8 +10,9 @@ from sqlmodel import Session, select
 
 from bot.adapters import slack_blocks as blocks
 from bot.adapters import slack_home as home
-from handlers import metrics
+from handlers import metrics, report
 from handlers.cases import CaseView
+from handlers.i18n import translator
 from handlers.kb_source import SHIPPED_KB, KbSource
 from handlers.models import KbArticle, KbGapDismissal, utcnow
 from handlers.router import Puente
@@ -268,13 +269,13 @@ def test_the_cards_suggestions_follow_the_creators_newest_question(
     assert buttons[0]["value"] == "1:withdraw-rewards"
 
 
-def test_oncall_stats_message() -> None:
+def test_oncall_stats_headline_text() -> None:
     figures = metrics.Figures(
         conversations=5, deflected=1, escalated=2, escalations=3, sla_met=1, sla_counted=3
     )
-    text, message_blocks = home.stats_message(figures, {"P1": 1, "P2": 0, "P3": 2, "P4": 0}, "es")
+    text = report.headline_text(figures, translator("es"))
     assert "*Conversaciones:* 5" in text and "*Cumplimiento del SLA:* 33,3" in text
-    assert "P1: 1" in text and message_blocks[0]["text"]["text"] == text
+    assert text.count("\n") == len(report.headline_lines(figures, translator("es"))) - 1
 
 
 def test_a_saved_draft_is_reviewed_from_its_thread_message(

@@ -26,7 +26,6 @@ from bot.adapters.slack_blocks import (
 from handlers.dashboard import Dashboard
 from handlers.gaps import GapCluster
 from handlers.i18n import translator
-from handlers.metrics import Figures
 from handlers.report import headline_lines
 
 APPROVE_DRAFT = "kb_draft_approve"
@@ -61,17 +60,6 @@ def home_view(board: Dashboard, locale: str = "es") -> dict[str, Any]:
     for draft in board.drafts:
         blocks.extend(_draft_blocks(draft, locale))
     return {"type": "home", "blocks": blocks[:100]}
-
-
-def stats_message(
-    figures: Figures, waiting: dict[str, int], locale: str = "es"
-) -> tuple[str, list[dict[str, Any]]]:
-    """``/oncall stats``: the headline figures (from :func:`handlers.metrics.headline`) and the
-    open cases, as (fallback text, blocks)."""
-    t = translator(locale)
-    lines = [f"*{label}:* {value}" for label, value in headline_lines(figures, t)]
-    text = "\n".join([*lines, _open_line(waiting, locale)])
-    return text, [{"type": "section", "text": _mrkdwn(text, MAX_SECTION_TEXT)}]
 
 
 def not_an_agent_view(locale: str = "es") -> dict[str, Any]:
