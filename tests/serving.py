@@ -15,6 +15,23 @@ from bot.adapters.slack import SlackAdapter, SlackConfig
 from bot.adapters.telegram import TelegramAdapter, TelegramConfig
 from bot.web import build_web_app
 from handlers.router import Puente
+from tests.fakes.slack_api import FAKE_BOT_TOKEN, FakeSlack
+from tests.fakes.slack_signing import SIGNING_SECRET
+from tests.fakes.telegram_api import FakeTelegram
+
+
+def telegram_config(fake: FakeTelegram, **options: Any) -> TelegramConfig:
+    """The Telegram adapter's configuration pointed at a local Bot API fake."""
+    return TelegramConfig(
+        token=fake.token, base_url=fake.base_url, base_file_url=fake.base_file_url, **options
+    )
+
+
+def slack_config(fake: FakeSlack, **options: Any) -> SlackConfig:
+    """The Slack adapter's configuration pointed at a local Web API fake, signed with the
+    tests' secret unless ``signing_secret`` says otherwise."""
+    options.setdefault("signing_secret", SIGNING_SECRET)
+    return SlackConfig(bot_token=FAKE_BOT_TOKEN, api_url=fake.api_url, **options)
 
 
 class Service:

@@ -20,16 +20,15 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
-from bot.adapters.slack import SlackConfig
 from handlers.casework import Routing
 from handlers.db import make_engine, migrate
 from handlers.models import AgentPost, Conversation, Direction, Message, as_utc
 from handlers.router import Puente
 from tests.conftest import REPO, Creator, FakeClock
-from tests.fakes.slack_api import FAKE_BOT_TOKEN, FakeSlack
+from tests.fakes.slack_api import FakeSlack
 from tests.fakes.telegram_api import FakeTelegram
 from tests.pg_server import PrivatePostgres
-from tests.serving import Service, wait_until
+from tests.serving import Service, slack_config, wait_until
 
 QUEUE = "C0ESC"
 CHAT = 5550001
@@ -45,9 +44,7 @@ def slack_api() -> Iterator[FakeSlack]:
 def desk(puente: Puente, slack_api: FakeSlack) -> Iterator[Service]:
     """The Slack adapter delivering the agents' outbox, on the test's fake clock."""
     puente.routing = Routing(default_queue=QUEUE)
-    config = SlackConfig(
-        bot_token=FAKE_BOT_TOKEN, signing_secret="faults-secret", api_url=slack_api.api_url
-    )
+    config = slack_config(slack_api, signing_secret="faults-secret")
     service = Service(puente, slack=config).start()
     yield service
     service.stop()

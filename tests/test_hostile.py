@@ -22,8 +22,8 @@ from sqlalchemy import inspect
 from sqlmodel import Session, col, func, select
 
 from bot.adapters import slack_blocks as blocks
-from bot.adapters.slack import CREATOR_CHOICE, SlackConfig, case_id
-from bot.adapters.telegram import TelegramConfig, webhook_secret
+from bot.adapters.slack import CREATOR_CHOICE, case_id
+from bot.adapters.telegram import webhook_secret
 from bot.web import MAX_BODY, SLACK_PATH, TELEGRAM_PATH
 from handlers.kb_source import SHIPPED_KB, KbSource
 from handlers.models import Conversation, Direction, InboundUpdate, Message
@@ -32,7 +32,7 @@ from handlers.router import Puente
 from handlers.text import clean, fold, storable
 from handlers.triage import shipped
 from tests.conftest import Creator
-from tests.fakes.slack_api import FAKE_BOT_TOKEN, FakeSlack
+from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_signing import (
     FORM,
     JSON,
@@ -46,7 +46,7 @@ from tests.fakes.slack_signing import (
     view_submission,
 )
 from tests.fakes.telegram_api import FakeTelegram
-from tests.serving import Service, wait_until
+from tests.serving import Service, slack_config, telegram_config, wait_until
 
 ANY_TEXT = st.text(
     alphabet=st.characters(codec=None, exclude_categories=()), min_size=0, max_size=400
@@ -179,12 +179,7 @@ def post(
 
 class TelegramWebhook:
     def __init__(self, puente: Puente, fake: FakeTelegram) -> None:
-        config = TelegramConfig(
-            token=fake.token,
-            base_url=fake.base_url,
-            base_file_url=fake.base_file_url,
-            webhook_url="https://puente.example/telegram/webhook",
-        )
+        config = telegram_config(fake, webhook_url="https://puente.example/telegram/webhook")
         self.puente = puente
         self.fake = fake
         self.service = Service(puente, telegram=config).start()
@@ -337,12 +332,7 @@ def test_telegram_webhook_http_limits(telegram_hook: TelegramWebhook) -> None:
 
 class SlackEvents:
     def __init__(self, puente: Puente, fake: FakeSlack) -> None:
-        config = SlackConfig(
-            bot_token=FAKE_BOT_TOKEN,
-            signing_secret=SIGNING_SECRET,
-            api_url=fake.api_url,
-            agents=(AGENT,),
-        )
+        config = slack_config(fake, agents=(AGENT,))
         self.puente = puente
         self.service = Service(puente, slack=config).start()
         self.url = self.service.base + SLACK_PATH

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 import pytest
 from sqlmodel import Session, select
 
-from bot.adapters.slack import SlackConfig
 from handlers.casework import Routing
 from handlers.models import Page
 from handlers.oncall import Rotation
@@ -17,9 +16,9 @@ from handlers.router import Puente
 from handlers.sla import OncallPolicy
 from handlers.triage import Rule, Triager
 from tests.conftest import Creator
-from tests.fakes.slack_api import FAKE_BOT_TOKEN, FakeSlack
-from tests.fakes.slack_signing import SIGNING_SECRET, post_signed, slash_command
-from tests.serving import Service, wait_until
+from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_signing import post_signed, slash_command
+from tests.serving import Service, slack_config, wait_until
 
 QUEUE = "C0ESC"
 LUCIA, TOMAS, JANE, OUTSIDER = "U0AGENT1", "U0AGENT2", "U0AGENT3", "U0OTHER"
@@ -46,12 +45,7 @@ def service(puente: Puente, slack_api: FakeSlack) -> Iterator[Service]:
     puente.triager = Triager(rules, [], examples=[])
     running = Service(
         puente,
-        slack=SlackConfig(
-            bot_token=FAKE_BOT_TOKEN,
-            signing_secret=SIGNING_SECRET,
-            api_url=slack_api.api_url,
-            agents=(LUCIA, TOMAS, JANE),
-        ),
+        slack=slack_config(slack_api, agents=(LUCIA, TOMAS, JANE)),
     ).start()
     yield running
     running.stop()

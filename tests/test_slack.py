@@ -11,8 +11,6 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.adapters import slack_blocks as blocks
-from bot.adapters.slack import SlackConfig
-from bot.adapters.telegram import TelegramConfig
 from handlers.casework import Routing
 from handlers.models import (
     AgentPost,
@@ -23,7 +21,7 @@ from handlers.models import (
     utcnow,
 )
 from handlers.router import Puente
-from tests.fakes.slack_api import FAKE_BOT_TOKEN, FakeSlack
+from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_signing import (
     JSON,
     WRONG_SECRET,
@@ -37,7 +35,7 @@ from tests.fakes.slack_signing import (
     view_submission,
 )
 from tests.fakes.telegram_api import FakeTelegram
-from tests.serving import Service, wait_until
+from tests.serving import Service, slack_config, telegram_config, wait_until
 
 QUEUE, PAYMENTS = "C0ESC", "C0PAY"
 AGENT, SECOND_AGENT, OUTSIDER = "U0AGENT1", "U0AGENT2", "U0OTHER"
@@ -67,15 +65,9 @@ def service(puente: Puente, slack_api: FakeSlack, telegram_api: FakeTelegram) ->
     puente.clock = utcnow  # delivery retries wait on the wall clock
     running = Service(
         puente,
-        telegram=TelegramConfig(
-            token=telegram_api.token,
-            base_url=telegram_api.base_url,
-            base_file_url=telegram_api.base_file_url,
-        ),
-        slack=SlackConfig(
-            bot_token=FAKE_BOT_TOKEN,
-            signing_secret="puente-test-signing-secret",
-            api_url=slack_api.api_url,
+        telegram=telegram_config(telegram_api),
+        slack=slack_config(
+            slack_api,
             agents=("S0AGENTS", SECOND_AGENT),
             root_causes=("bug de la app", "pago retrasado"),
             teams=(("Pagos", PAYMENTS),),

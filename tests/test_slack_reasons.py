@@ -9,15 +9,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.adapters.slack import SlackConfig
-from bot.adapters.telegram import TelegramConfig
 from handlers.casework import Routing
 from handlers.models import utcnow
 from handlers.router import Puente
 from handlers.triage import Rule, Triager
-from tests.fakes.slack_api import FAKE_BOT_TOKEN, FakeSlack
+from tests.fakes.slack_api import FakeSlack
 from tests.fakes.telegram_api import FakeTelegram
-from tests.serving import Service, wait_until
+from tests.serving import Service, slack_config, telegram_config, wait_until
 
 QUEUE = "C0ESC"
 EXPECTED = {
@@ -40,17 +38,8 @@ def served(puente: Puente, agents_locale: str) -> Iterator[tuple[FakeSlack, Fake
     with FakeSlack() as slack_api, FakeTelegram() as telegram_api:
         service = Service(
             puente,
-            telegram=TelegramConfig(
-                token=telegram_api.token,
-                base_url=telegram_api.base_url,
-                base_file_url=telegram_api.base_file_url,
-            ),
-            slack=SlackConfig(
-                bot_token=FAKE_BOT_TOKEN,
-                signing_secret="puente-test-signing-secret",
-                api_url=slack_api.api_url,
-                locale=agents_locale,
-            ),
+            telegram=telegram_config(telegram_api),
+            slack=slack_config(slack_api, locale=agents_locale),
         ).start()
         try:
             yield slack_api, telegram_api

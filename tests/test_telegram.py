@@ -15,7 +15,6 @@ from sqlmodel import Session, select
 from bot.adapters.telegram import (
     MalformedToken,
     TelegramAdapter,
-    TelegramConfig,
     check_token,
     webhook_secret,
 )
@@ -26,7 +25,7 @@ from handlers.messages import OutgoingMessage
 from handlers.models import Conversation, Direction, Escalation, InboundUpdate, Message, Sender
 from handlers.router import AgentAction, AgentActionKind, Puente
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegram
-from tests.serving import Service, wait_until
+from tests.serving import Service, telegram_config, wait_until
 
 CHAT = 5551001
 
@@ -35,11 +34,8 @@ class Running(Service):
     """The Telegram adapter and the web app (for webhooks) running as ``puente serve`` does."""
 
     def __init__(self, puente: Puente, fake: FakeTelegram, *, webhook: bool = False) -> None:
-        config = TelegramConfig(
-            token=fake.token,
-            base_url=fake.base_url,
-            base_file_url=fake.base_file_url,
-            webhook_url="https://puente.example/telegram/webhook" if webhook else None,
+        config = telegram_config(
+            fake, webhook_url="https://puente.example/telegram/webhook" if webhook else None
         )
         super().__init__(puente, telegram=config)
         assert self.telegram is not None

@@ -16,18 +16,15 @@ from sqlalchemy import create_engine
 from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
-from bot.adapters.slack import SlackConfig
-from bot.adapters.telegram import TelegramConfig
 from bot.web import build_web_app
 from handlers.db import make_engine
 from handlers.delivery import Outbox
 from handlers.models import Direction, Message
 from handlers.router import Puente
 from tests.conftest import Creator
-from tests.fakes.slack_api import FAKE_BOT_TOKEN, FakeSlack
-from tests.fakes.slack_signing import SIGNING_SECRET
+from tests.fakes.slack_api import FakeSlack
 from tests.fakes.telegram_api import FakeTelegram
-from tests.serving import Service, wait_until
+from tests.serving import Service, slack_config, telegram_config, wait_until
 
 CHAT = 5552002
 
@@ -123,9 +120,7 @@ def test_healthz_times_out_on_a_database_that_does_not_answer(
 
 def test_healthz_checks_that_the_senders_run(puente: Puente) -> None:
     with FakeTelegram() as fake:
-        config = TelegramConfig(
-            token=fake.token, base_url=fake.base_url, base_file_url=fake.base_file_url
-        )
+        config = telegram_config(fake)
         service = Service(puente, telegram=config)
         adapter = service.telegram
         assert adapter is not None
@@ -203,9 +198,7 @@ def test_metrics_say_when_the_database_is_down(puente: Puente, tmp_path: Path) -
 
 def test_metrics_over_http_count_telegram_traffic_and_send_failures(puente: Puente) -> None:
     with FakeTelegram() as fake:
-        config = TelegramConfig(
-            token=fake.token, base_url=fake.base_url, base_file_url=fake.base_file_url
-        )
+        config = telegram_config(fake)
         service = Service(puente, telegram=config).start()
         try:
             fake.fail_next("sendMessage", status=502, times=2)
@@ -229,9 +222,7 @@ def test_metrics_over_http_count_telegram_traffic_and_send_failures(puente: Puen
 
 def test_rejected_webhook_requests_are_counted(puente: Puente) -> None:
     with FakeTelegram() as fake:
-        config = TelegramConfig(
-            token=fake.token, base_url=fake.base_url, base_file_url=fake.base_file_url
-        )
+        config = telegram_config(fake)
         service = Service(puente, telegram=config)
         try:
             client = TestClient(build_web_app(puente, telegram=service.telegram))
@@ -249,9 +240,7 @@ def test_rejected_webhook_requests_are_counted(puente: Puente) -> None:
 
 def test_healthz_checks_the_slack_sender_too(puente: Puente) -> None:
     with FakeSlack() as fake:
-        config = SlackConfig(
-            bot_token=FAKE_BOT_TOKEN, signing_secret=SIGNING_SECRET, api_url=fake.api_url
-        )
+        config = slack_config(fake)
         service = Service(puente, slack=config).start()
         try:
             status, body = _get(service.base + "/healthz")

@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from bot.adapters.telegram import TelegramConfig
 from bot.worker import run
 from handlers.actions import AgentAction, AgentActionKind
 from handlers.db import make_engine
@@ -25,7 +24,7 @@ from handlers.router import Puente
 from handlers.timers import BATCH
 from tests.conftest import REPO, Creator, FakeClock
 from tests.fakes.telegram_api import FakeTelegram
-from tests.serving import Service, wait_until
+from tests.serving import Service, telegram_config, wait_until
 
 CHAT = 7770042
 
@@ -113,11 +112,7 @@ def test_a_nudge_written_by_the_worker_reaches_telegram(
     puente.clock = utcnow
     service = Service(
         puente,
-        telegram=TelegramConfig(
-            token=telegram_api.token,
-            base_url=telegram_api.base_url,
-            base_file_url=telegram_api.base_file_url,
-        ),
+        telegram=telegram_config(telegram_api),
     ).start()
     try:
         telegram_api.user_sends(CHAT, "/agente")
