@@ -1,0 +1,82 @@
+"""The shipped triage rules on their own (no sentence encoder): threats of bodily harm page,
+everyday talk with the same verbs does not.
+
+Messages are written for these tests, not taken from the dev set. The rules-only triager is
+what still pages when the example reader is unsure, so these phrasings must not depend on it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from handlers.semantic import SentenceEncoder
+from handlers.triage import Triager, shipped
+
+
+@pytest.fixture(scope="module")
+def rules() -> Triager:
+    return shipped(None)
+
+
+@pytest.fixture(scope="module")
+def reader() -> Triager:
+    return shipped(SentenceEncoder())
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "mi ex me manda audios de que me va a dejar la cara marcada",
+        "un viewer me escribió que me va a desfigurar con una navaja",
+        "dice que me van a romper las costillas a la salida del evento",
+        "me amenazó con ir a mi trabajo y acuchillarme delante de todos",
+        "ese tipo va a venir con sus primos a molerme a palos",
+        "me espera en la esquina para cagarme a trompadas",
+        "un hater jura que me van a echar ácido",
+        "me dijeron que me van a tirar desde la azotea de mi edificio",
+        "te vamos a quemar viva, ya sabemos tu horario",
+        "dicen que vas a aparecer muerta en una zanja",
+        "he said he's gonna break my jaw at the meetup",
+        "a stalker messaged that he will throw acid on me",
+        "el man dijo que me va a break your legs bro",
+        "threat messages saying i'll be found dead next week",
+    ],
+)
+def test_threats_of_bodily_harm_page_on_the_rules_alone(rules: Triager, text: str) -> None:
+    verdict = rules.classify(text)
+    assert (verdict.priority, verdict.category) == ("P1", "violent_threat")
+    assert any(reason.key.startswith("triage_reason_threat") for reason in verdict.reasons)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "me voy a romper la cabeza pensando el guion de mañana",
+        "los tacones me van a romper los pies, qué dolor",
+        "esta coreografía me va a romper las piernas jaja",
+        "mi tía me va a matar a besos cuando me vea",
+        "mi perrito me va a matar de ternura",
+        "te vamos a reventar en la batalla de esta noche",
+        "ese filtro te deja desfigurada jajaja",
+        "me voy a morir de los nervios antes del evento",
+        "mi novio me va a matar cuando vea lo que gasté en rosas",
+        "that filter makes your face look disfigured lol",
+        "break a leg at your first live tonight!",
+    ],
+)
+def test_everyday_talk_with_the_same_verbs_is_not_a_threat(rules: Triager, text: str) -> None:
+    assert rules.classify(text).priority != "P1"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "me duele todo de tanto bailar, me voy a morir jaja",
+        "mi gato me va a matar de ternura, miren",
+        "la abuela me va a matar a abrazos",
+    ],
+)
+def test_joking_about_dying_or_killing_pages_no_one_with_the_examples(
+    reader: Triager, text: str
+) -> None:
+    assert reader.classify(text).priority != "P1"
