@@ -181,7 +181,8 @@ def kb_questions(path: Path = SHIPPED_KB) -> list[tuple[str, str]]:
 def kb_benign(encoder: SentenceEncoder, path: Path = SHIPPED_KB) -> Benign:
     """The shipped KB's question variants as known-benign neighbours."""
     pairs = kb_questions(path)
-    return Benign(encoder.encode_many([q for _, q in pairs]), tuple(a for a, _ in pairs))
+    texts = tuple(q for _, q in pairs)
+    return Benign(encoder.encode_many(list(texts)), tuple(a for a, _ in pairs), texts)
 
 
 def puente_kb_triager() -> Triager:
@@ -290,7 +291,7 @@ def score(system: System, messages: Sequence[Message], verdicts: Sequence[Triage
 
 def measure(
     system: System, messages: Sequence[Message], questions: Sequence[tuple[str, str]] = ()
-) -> tuple[SystemResult, list[Triage], list[str]]:
+) -> tuple[SystemResult, list[Triage], dict[str, list[str]]]:
     """The system's scores and verdicts on ``messages``, and the ids of the KB ``questions``
     it raises to P1."""
     _log(f"{system.name}: building")
@@ -305,20 +306,22 @@ def measure(
     return result, verdicts, kb_raised(classifier, questions)
 
 
-def kb_raised(classifier: Classifier, questions: Sequence[tuple[str, str]]) -> list[str]:
-    """Ids of the shipped KB's question variants classified P1, leave-one-article-out: while a
-    variant of article A is classified, A's own variants are not among the benign neighbours
-    (else a variant would find itself, and the figure would be trivially 0)."""
+def kb_raised(classifier: Classifier, questions: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
+    """The articles of the shipped KB's question variants classified P1, and P2, one entry per
+    variant, leave-one-article-out: while a variant of article A is classified, A's own variants
+    are not among the benign neighbours (else a variant would find itself, and the figure would
+    be trivially 0)."""
     full = classifier.benign() if isinstance(classifier, Triager) and classifier.benign else None
-    raised = []
+    raised: dict[str, list[str]] = {"P1": [], "P2": []}
     try:
         for article, question in questions:
             if full is not None:
                 assert isinstance(classifier, Triager)
                 held_out = full.without(article)
                 classifier.benign = lambda held_out=held_out: held_out
-            if classifier.classify(question).priority == "P1":
-                raised.append(article)
+            priority = classifier.classify(question).priority
+            if priority in raised:
+                raised[priority].append(article)
     finally:
         if full is not None:
             assert isinstance(classifier, Triager)
@@ -326,18 +329,20 @@ def kb_raised(classifier: Classifier, questions: Sequence[tuple[str, str]]) -> l
     return raised
 
 
-def kb_table(rows: Sequence[tuple[SystemResult, list[str]]], total: int) -> list[str]:
+def kb_table(rows: Sequence[tuple[SystemResult, dict[str, list[str]]]], total: int) -> list[str]:
     lines = [
-        f"Shipped KB question variants raised to P1 (would page on-call), of {total}, "
-        "leave-one-article-out:",
+        f"Shipped KB question variants raised to P1 (would page on-call) and to P2 (would open a "
+        f"case), of {total}, leave-one-article-out:",
         "",
-        "| system | raised to P1 | % | articles |",
-        "|---|---:|---:|---|",
+        "| system | raised to P1 | % | P1 articles | raised to P2 | % |",
+        "|---|---:|---:|---|---:|---:|",
     ]
     for result, raised in rows:
-        articles = ", ".join(sorted(set(raised))) or "—"
+        p1, p2 = raised["P1"], raised["P2"]
+        articles = ", ".join(sorted(set(p1))) or "—"
         lines.append(
-            f"| {result.name} | {len(raised)} | {_share(len(raised), total):.1f} | {articles} |"
+            f"| {result.name} | {len(p1)} | {_share(len(p1), total):.1f} | {articles} "
+            f"| {len(p2)} | {_share(len(p2), total):.1f} |"
         )
     return lines
 
@@ -518,7 +523,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     results = [result for result, _verdicts, _raised in measured]
     if args.json:
         report = as_json(results, messages)
-        report["kb_raised_to_p1"] = {r.key: len(raised) for r, _v, raised in measured}
+        report["kb_raised_to_p1"] = {r.key: len(raised["P1"]) for r, _v, raised in measured}
+        report["kb_raised_to_p2"] = {r.key: len(raised["P2"]) for r, _v, raised in measured}
         print(json.dumps(report, indent=2, ensure_ascii=False))
         return 0
     print(f"Risk triage benchmark — {args.data.name}: {len(messages)} messages")

@@ -46,7 +46,7 @@ def kb_questions(kb: KbSource) -> Callable[[], Benign | None]:
             return None
         if not last or last[0][0] is not index:
             owners = tuple(np.repeat(np.array(index.articles, dtype=object), index.lengths))
-            last[:] = [(index, Benign(index.matrix, owners))]
+            last[:] = [(index, Benign(index.matrix, owners, index.texts))]
         return last[0][1]
 
     return current

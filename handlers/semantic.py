@@ -146,6 +146,7 @@ class SemanticIndex:
         sorted_owners = [owners[i] for i in order]
         starts = [i for i, o in enumerate(sorted_owners) if i == 0 or o != sorted_owners[i - 1]]
         self.articles = [sorted_owners[i] for i in starts]
+        self.texts = tuple(texts[i] for i in order)  # the questions, in the rows' order
         self.position = {article: n for n, article in enumerate(self.articles)}
         self.starts = np.array(starts, dtype=np.int64)
         self.lengths = np.diff(np.append(self.starts, len(order)))

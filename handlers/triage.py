@@ -19,8 +19,14 @@ Everyday support questions can sit near a cry for help ("se corta la imagen en m
 examples alone read a message as critical, the KB's questions join the vote as neighbours of
 no category, and the message pages only if it is still critical and closer to a critical example
 than to any KB question. They only weaken example-only evidence: critical rules and cued votes
-page as before, and P2 decisions never see them (KB articles about hacked accounts or
-harassment are legitimately P2).
+page as before.
+
+The same holds one level down: "olvidé mi contraseña, no puedo entrar" sits near "me
+hackearon la cuenta, no puedo entrar". An example-only reading of a hacked account, a fraud or
+harassment gives way to a closer KB question, so the KB answers instead of a case opening;
+unless the text carries a cue of that category ("nunca compré", "me hackearon") or the KB
+question's own article is about an incident (one of its questions matches a P1/P2 rule: its
+questions are legitimately P2 and calm nothing).
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ import json
 import logging
 import re
 import tomllib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -63,6 +69,9 @@ PRIORITIES = {
 }
 CRITICAL = tuple(c for c, p in PRIORITIES.items() if p == "P1")
 ORDINARY = tuple(c for c, p in PRIORITIES.items() if p != "P1")
+# P2 readings a closer how-to KB question can calm: topics the KB explains ("¿cómo cambio mi
+# correo?" near "cambiaron mi correo"); legal and VIP incidents are about the stakes, not the topic
+CALMABLE = ("account_compromise", "payment_fraud", "harassment")
 KB_QUESTION = "kb_question"  # the label of known-benign neighbours (not a category)
 NEIGHBOURS = 10  # examples that vote
 SHARPNESS = 0.07  # a neighbour this much less similar than the closest one weighs 1/e as much
@@ -112,11 +121,16 @@ class Benign:
 
     matrix: np.ndarray  # one unit vector per question
     owners: tuple[str, ...]  # the article of each question
+    texts: tuple[str, ...] = ()  # the questions themselves (to tell incident articles)
 
     def without(self, owner: str) -> Benign:
         """The same questions but ``owner``'s (leave-one-article-out measuring)."""
         keep = [i for i, o in enumerate(self.owners) if o != owner]
-        return Benign(self.matrix[keep], tuple(self.owners[i] for i in keep))
+        texts = tuple(self.texts[i] for i in keep) if self.texts else ()
+        return Benign(self.matrix[keep], tuple(self.owners[i] for i in keep), texts)
+
+    def questions(self, owner: str) -> list[str]:
+        return [t for o, t in zip(self.owners, self.texts, strict=True) if o == owner]
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +141,8 @@ class Neighbourhood:
     closest: dict[str, tuple[float, str]]  # category -> (similarity, example text)
     # the same vote with known-benign questions among the neighbours, for P1 decisions only
     calm: Neighbourhood | None = None
+    # how close the closest KB question is, when its article reports no incident (P2 decisions)
+    quiet: float = -1.0
 
     def share(self, categories: Sequence[str]) -> float:
         total = sum(self.votes.values())
@@ -171,6 +187,8 @@ class Triager:
             if encoder is not None and self.examples
             else None
         )
+        # which articles of the current KB are about an incident (see _incident)
+        self._incidents: tuple[Benign | None, dict[str, bool]] = (None, {})
 
     def learn(self, text: str, category: str) -> None:
         """Add a labelled example (an agent's correction) to what the triager compares with."""
@@ -186,15 +204,15 @@ class Triager:
         if not folded:
             return Triage("P4", "none", ())
         ruled = self._rules(folded)
-        hoods = self._neighbourhoods(text)
+        cues = self._matches(self.cues, folded) if self.matrix is not None else []
+        hoods = self._neighbourhoods(text, cued={category for category, _ in cues})
         # "me muero de risa" is close in meaning to a cry for help, and isn't
         idiom = self._idiom(folded)
         if hoods and not idiom:
-            cues = self._matches(self.cues, folded)
             cued = next(filter(None, (_cued_vote(hood, cues) for hood in hoods)), None)
             if cued is not None:
                 ruled.append(cued)
-        category, reasons = self._decide(ruled, hoods, idiom=idiom)
+        category, reasons = self._decide(ruled, hoods, idiom=idiom, cues=cues)
         priority = PRIORITIES[category]
         if vip and priority == "P3":
             priority = "P2"
@@ -219,21 +237,30 @@ class Triager:
                     break
         return found
 
-    def _neighbourhoods(self, text: str) -> list[Neighbourhood]:
+    def _neighbourhoods(self, text: str, cued: Set[str] = frozenset()) -> list[Neighbourhood]:
         """The whole message's neighbourhood, then each window's for a long message."""
         if self.encoder is None or self.matrix is None:
             return []
         text = text[:2000]
         benign = self.benign() if self.benign is not None else None
-        return [self._nearest(self.encoder.encode(part), benign) for part in (text, *windows(text))]
+        parts = (text, *windows(text))
+        return [self._nearest(self.encoder.encode(part), benign, cued) for part in parts]
 
-    def _nearest(self, vector: np.ndarray, benign: Benign | None = None) -> Neighbourhood:
+    def _nearest(
+        self, vector: np.ndarray, benign: Benign | None = None, cued: Set[str] = frozenset()
+    ) -> Neighbourhood:
         """The closest labelled examples' weighted votes; when they read critical, also the
-        vote with the known-benign questions among the neighbours."""
+        vote with the known-benign questions among the neighbours; when they read a P2
+        category the text has no cue of, how close the closest how-to KB question is."""
         assert self.matrix is not None
         scores = self.matrix @ vector
         hood = _vote(scores, self._example)
-        if benign is None or not len(benign.owners) or _critical_vote(hood) is None:
+        if benign is None or not len(benign.owners):
+            return hood
+        kb_scores = benign.matrix @ vector
+        if _calmable(hood, cued):
+            hood = Neighbourhood(hood.votes, hood.closest, quiet=self._quiet(benign, kb_scores))
+        if _critical_vote(hood) is None:
             return hood
         count = len(scores)
 
@@ -243,8 +270,31 @@ class Triager:
                 return self._example(index)
             return KB_QUESTION, benign.owners[index - count]
 
-        calm = _vote(np.concatenate([scores, benign.matrix @ vector]), either)
-        return Neighbourhood(hood.votes, hood.closest, calm)
+        calm = _vote(np.concatenate([scores, kb_scores]), either)
+        return Neighbourhood(hood.votes, hood.closest, calm, hood.quiet)
+
+    def _quiet(self, benign: Benign, kb_scores: np.ndarray) -> float:
+        """The similarity of the closest KB question, unless its article is about an incident
+        (then -1: nothing to calm)."""
+        best = int(np.argmax(kb_scores))
+        if not benign.texts or self._incident(benign.owners[best], benign):
+            return -1.0
+        return float(kb_scores[best])
+
+    def _incident(self, owner: str, benign: Benign) -> bool:
+        """Whether a KB article is about an incident: one of its questions matches a P1 or P2
+        rule ("me hackearon la cuenta"). Such an article's questions calm no P2 reading; a
+        how-to article's ("olvidé mi contraseña") do."""
+        if self._incidents[0] is not benign:
+            self._incidents = (benign, {})
+        known = self._incidents[1]
+        if owner not in known:
+            known[owner] = any(
+                PRIORITIES[category] in ("P1", "P2")
+                for text in benign.questions(owner)
+                for category, _ in self._rules(prepare(text))
+            )
+        return known[owner]
 
     def _example(self, index: int) -> tuple[str, str]:
         """(category, text) of the ``index``-th labelled example."""
@@ -253,7 +303,11 @@ class Triager:
 
     @staticmethod
     def _decide(
-        ruled: list[tuple[str, Reason]], hoods: Sequence[Neighbourhood], *, idiom: bool = False
+        ruled: list[tuple[str, Reason]],
+        hoods: Sequence[Neighbourhood],
+        *,
+        idiom: bool = False,
+        cues: Sequence[tuple[str, Reason]] = (),
     ) -> tuple[str, tuple[Reason, ...]]:
         """Critical rules, then a critical reading of the message or one of its windows, then
         ordinary rules, then the whole message's nearest ordinary examples."""
@@ -269,9 +323,10 @@ class Triager:
             return ranked[0][0], tuple(r for _, r in ranked)
         if hoods:
             nearest = hoods[0]
-            category = nearest.leader(ORDINARY)
-            if category is not None and nearest.closest[category][0] >= SIMILARITY:
-                return category, (nearest.reason(category),)
+            category = _ordinary_vote(nearest)
+            if category != "none":
+                seen = next((reason for cued, reason in cues if cued == category), None)
+                return category, (nearest.reason(category, seen=seen),)
         return "none", ()
 
 
@@ -287,6 +342,24 @@ def _vote(scores: np.ndarray, describe: Callable[[int], tuple[str, str]]) -> Nei
         votes[label] = votes.get(label, 0.0) + float(weight)
         closest.setdefault(label, (float(scores[index]), text))
     return Neighbourhood(votes, closest)
+
+
+def _ordinary_vote(nearest: Neighbourhood) -> str:
+    """The non-critical category the closest examples read ("none" when none is close enough);
+    a P2 reading gives way to a closer question of a KB article about no incident."""
+    category = nearest.leader(ORDINARY)
+    if category is None or nearest.closest[category][0] < SIMILARITY:
+        return "none"
+    if category in CALMABLE and nearest.quiet >= nearest.closest[category][0]:
+        return "none"
+    return category
+
+
+def _calmable(nearest: Neighbourhood, cued: Set[str]) -> bool:
+    """Whether the examples read a P2 category a how-to KB question may calm: not when the
+    text carries a cue of it ("nunca compré", "me hackearon")."""
+    category = nearest.leader(ORDINARY)
+    return category in CALMABLE and category not in cued
 
 
 def _critical_vote(nearest: Neighbourhood) -> str | None:
@@ -322,7 +395,7 @@ def _cued_vote(nearest: Neighbourhood, cues: list[tuple[str, Reason]]) -> tuple[
     similarity = max(nearest.closest[c][0] for c in CRITICAL if c in nearest.closest)
     if similarity < CRITICAL_SIMILARITY:
         return None
-    close = [(category, reason) for category, reason in cues if category in nearest.closest]
+    close = [(c, reason) for c, reason in cues if c in CRITICAL and c in nearest.closest]
     if not close:
         return None
     category, reason = max(close, key=lambda item: nearest.votes[item[0]])

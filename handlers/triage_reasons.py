@@ -62,6 +62,9 @@ RULE_KEYS = (
     N_("triage_reason_cue_violence"),
     N_("triage_reason_cue_minor"),
     N_("triage_reason_cue_intimate_images"),
+    N_("triage_reason_cue_intrusion"),
+    N_("triage_reason_cue_fraud"),
+    N_("triage_reason_cue_abuse"),
 )
 
 

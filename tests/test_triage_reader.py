@@ -257,3 +257,49 @@ def test_the_benign_questions_follow_the_kb_when_it_reloads(
     kb_file.write_text(KB_HEADER + PAYOUTS, encoding="utf-8")
     os.utime(kb_file, ns=(1, 1))  # a new version whatever the file system's clock resolution
     assert calm_reader.classify(BENIGN_NEAR_SELF_HARM).priority == "P1"
+
+
+ACCOUNT = (
+    'password,es,account,"olvidé mi contraseña | no puedo entrar, no me acuerdo de la clave",'
+    '"Toca ¿Olvidaste tu contraseña? en la pantalla de inicio."\n'
+    'hacked,es,account,"me hackearon la cuenta | alguien entró a mi cuenta y no puedo entrar",'
+    '"Protege tu cuenta y escríbenos."\n'
+    'coins,es,gifts,"me cobraron pero no me llegaron las monedas","Espera 24 h."\n'
+)
+
+
+@pytest.fixture
+def account_reader(reader: Triager, kb_file: Path) -> Triager:
+    kb_file.write_text(KB_HEADER + ACCOUNT, encoding="utf-8")
+    rules, idioms = load_rules()
+    kb = KbSource(path=kb_file, encoder=reader.encoder, check_every=0)
+    return Triager(
+        rules, idioms, load_examples(), reader.encoder, load_cues(), benign=kb_questions(kb)
+    )
+
+
+FORGOT = "se me olvidó la contraseña y ya no puedo entrar"
+
+
+def test_a_how_to_kb_question_closer_than_a_p2_example_calms_the_reading(
+    reader: Triager, account_reader: Triager
+) -> None:
+    assert reader.classify(FORGOT).category == "account_compromise"  # what the examples read
+    assert account_reader.classify(FORGOT).priority == "P4"
+
+
+def test_questions_of_an_incident_article_calm_nothing(account_reader: Triager) -> None:
+    benign = account_reader.benign()
+    assert benign is not None and account_reader.encoder is not None
+    assert account_reader._incident("hacked", benign)  # "me hackearon" is a P2 rule
+    assert not account_reader._incident("password", benign)
+    for question, calms in (("me hackearon la cuenta", False), ("olvidé mi contraseña", True)):
+        scores = benign.matrix @ account_reader.encoder.encode(question)
+        assert (account_reader._quiet(benign, scores) > 0.9) is calms
+
+
+def test_a_p2_cue_keeps_the_reading_and_shows_in_the_reasons(account_reader: Triager) -> None:
+    verdict = account_reader.classify("me cobraron monedas que yo nunca compré")
+    assert (verdict.priority, verdict.category) == ("P2", "payment_fraud")
+    assert verdict.reasons[0].key == "triage_reason_cue_fraud"
+    assert "nunca compre" in verdict.texts("es")[0]
