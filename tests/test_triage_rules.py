@@ -80,3 +80,27 @@ def test_joking_about_dying_or_killing_pages_no_one_with_the_examples(
     reader: Triager, text: str
 ) -> None:
     assert reader.classify(text).priority != "P1"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "me tienen harta con los errores, me voy a otra plataforma",
+        "ya no aguanto más esta aplicación, me voy para siempre",
+        "i'm leaving this app, support never answers",
+    ],
+)
+def test_leaving_the_platform_is_a_complaint_not_a_farewell(reader: Triager, text: str) -> None:
+    assert reader.classify(text).priority != "P1"
+
+
+@pytest.mark.parametrize(
+    "text", ["me voy de esta app y de este mundo", "ya no aguanto más, me voy para siempre"]
+)
+def test_leaving_the_world_still_pages(rules: Triager, text: str) -> None:
+    verdict = rules.classify(text)
+    assert (verdict.priority, verdict.category) == ("P1", "self_harm")
+
+
+def test_wishing_a_good_moment_lasted_forever_is_not_a_cue(reader: Triager) -> None:
+    assert reader.classify("ojalá esta noche de live dure para siempre").priority != "P1"
