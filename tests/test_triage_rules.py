@@ -104,3 +104,20 @@ def test_leaving_the_world_still_pages(rules: Triager, text: str) -> None:
 
 def test_wishing_a_good_moment_lasted_forever_is_not_a_cue(reader: Triager) -> None:
     assert reader.classify("ojalá esta noche de live dure para siempre").priority != "P1"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "una empresa me quiere llevar a juicio por un video",
+        "me van a demandar por poner una canción en el live",
+        "this label is threatening to sue me over my stream",
+    ],
+)
+def test_being_sued_is_legal_on_the_rules_alone(rules: Triager, text: str) -> None:
+    assert (rules.classify(text).priority, rules.classify(text).category) == ("P2", "legal")
+
+
+def test_being_locked_out_by_someone_else_is_a_cue_of_intrusion(rules: Triager) -> None:
+    cues = rules._matches(rules.cues, "me sacaron de mi cuenta y no tengo acceso al correo")
+    assert [category for category, _ in cues] == ["account_compromise"]
