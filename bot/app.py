@@ -80,6 +80,7 @@ def oncall_policy(settings: Settings) -> OncallPolicy:
         page_repeats=settings.page_repeats,
         nudge_after=timedelta(minutes=settings.nudge_after_minutes),
         close_after=timedelta(hours=settings.auto_close_after_hours),
+        worker_late=timedelta(seconds=settings.worker_late),
     )
 
 

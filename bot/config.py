@@ -94,6 +94,7 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = Field("text", validation_alias=_env("PUENTE_LOG_FORMAT"))
     max_body_bytes: int = Field(1_048_576, ge=1024, validation_alias=_env("PUENTE_MAX_BODY_BYTES"))
     health_timeout: float = Field(2.0, gt=0, validation_alias=_env("PUENTE_HEALTH_TIMEOUT"))
+    worker_late: float = Field(120.0, gt=0, validation_alias=_env("PUENTE_WORKER_LATE_SECONDS"))
 
     @field_validator("oncall_handoff")
     @classmethod

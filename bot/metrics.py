@@ -134,6 +134,12 @@ def _timers(counts: Telemetry) -> Iterator[Metric]:
         CounterMetricFamily("puente_timers_fired", "Timers fired by workers", labels=["kind"]),
         counts.timers_fired,
     )
+    overdue = GaugeMetricFamily(
+        "puente_timers_overdue_seconds",
+        "How long the oldest due timer has waited (above a few worker intervals: no worker runs)",
+    )
+    overdue.add_metric([], counts.timers_overdue_s)
+    yield overdue
 
 
 class Metrics:

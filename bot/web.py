@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -18,6 +19,7 @@ from starlette.routing import Route
 from bot.http_input import JSON, SLACK_TYPES, Rejection, read_body, slack_body_problem
 from bot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from bot.metrics import Metrics
+from handlers import telemetry
 from handlers.router import Puente
 
 if TYPE_CHECKING:
@@ -52,7 +54,8 @@ def build_web_app(
 
     async def healthz(_: Request) -> JSONResponse:
         """200 when the database answers ``SELECT 1`` in time and every configured sender runs;
-        503 otherwise. The body names each check."""
+        503 otherwise. The body names each check, and says whether the timers are fired on time
+        (``worker``), which is the worker's health, not this process's: it never makes a 503."""
         checks = {"database": await _database(puente, health_timeout)}
         senders: dict[str, _Sender | None] = {"telegram": telegram, "slack": slack}
         for name, adapter in senders.items():
@@ -62,6 +65,7 @@ def build_web_app(
         body: dict[str, object] = {"status": "ok" if healthy else "error", **checks}
         if healthy:
             body["kb_articles"] = await run_in_threadpool(lambda: len(puente.kb.kb))
+            body["worker"] = await run_in_threadpool(_worker_state, puente)
         return JSONResponse(body, status_code=200 if healthy else 503)
 
     async def metrics_page(_: Request) -> Response:
@@ -115,6 +119,14 @@ def build_web_app(
             Route(SLACK_PATH, slack_events, methods=["POST"]),
         ],
     )
+
+
+def _worker_state(puente: Puente) -> str:
+    """Whether the timers fire on time: "late" once a due timer has waited longer than the
+    on-call policy's ``worker_late``, else "ok"."""
+    with Session(puente.engine) as session:
+        waited = telemetry.overdue_seconds(session, puente.clock())
+    return "late" if waited > puente.oncall.worker_late.total_seconds() else "ok"
 
 
 async def _database(puente: Puente, timeout: float) -> str:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session, col, select
 
-from handlers import metrics, paging, store
+from handlers import metrics, paging, store, telemetry
 from handlers.i18n import N_, Translator, translator
 from handlers.models import Escalation, Page, as_utc
 from handlers.report import headline_text
@@ -91,6 +91,9 @@ class OncallCommand:
         urgent = [c for c in self._open(session) if c.priority in ("P1", "P2")]
         lines.append(t.gettext("oncall_urgent_header") if urgent else t.gettext("oncall_no_urgent"))
         lines.extend(self._line(t, case) for case in urgent[:MAX_LISTED])
+        waited = telemetry.overdue_seconds(session, self.now)
+        if waited > self.puente.oncall.worker_late.total_seconds():
+            lines.append(t.gettext("oncall_worker_late", minutes=round(waited / 60)))
         return "\n".join(lines)
 
     def _list(self, session: Session, t: Translator, user: str, args: list[str]) -> str:

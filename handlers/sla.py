@@ -73,3 +73,4 @@ class OncallPolicy:
     nudge_after: timedelta = timedelta(hours=2)
     close_after: timedelta = timedelta(hours=24)
     lease: timedelta = timedelta(minutes=1)
+    worker_late: timedelta = timedelta(minutes=2)  # a due timer waiting longer: no worker runs

@@ -23,6 +23,7 @@ from handlers.models import (
     Message,
     Sender,
     Timer,
+    as_utc,
 )
 
 AGENTS_PLATFORM = "slack"  # the agents' outbox is delivered by the Slack adapter
@@ -51,6 +52,7 @@ class Telemetry:
     inbox_pending: dict[str, int] = field(default_factory=dict)  # raw updates not yet handled
     timers_due: dict[str, int] = field(default_factory=dict)  # due, not fired yet, per kind
     timers_fired: dict[str, int] = field(default_factory=dict)  # per kind
+    timers_overdue_s: float = 0.0  # how long the oldest due timer has waited (0: none waits)
 
 
 def snapshot(session: Session, now: datetime) -> Telemetry:
@@ -65,7 +67,21 @@ def snapshot(session: Session, now: datetime) -> Telemetry:
         inbox_pending=_inbox_pending(session),
         timers_due=_timers(session, col(Timer.fired_at).is_(None), col(Timer.due_at) <= now),
         timers_fired=_timers(session, col(Timer.fired_at).is_not(None)),
+        timers_overdue_s=overdue_seconds(session, now),
     )
+
+
+def overdue_seconds(session: Session, now: datetime) -> float:
+    """Seconds the oldest due, unfired timer has waited: a worker ticking every few seconds
+    keeps this near 0, so a large value means no worker runs, or it is stuck."""
+    oldest = session.execute(
+        select(func.min(col(Timer.due_at))).where(
+            col(Timer.fired_at).is_(None),
+            col(Timer.cancelled_at).is_(None),
+            col(Timer.due_at) <= now,
+        )
+    ).scalar()
+    return max(0.0, (now - as_utc(oldest)).total_seconds()) if oldest is not None else 0.0
 
 
 def _messages(

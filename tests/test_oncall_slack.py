@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from sqlmodel import Session, select
 
 from handlers.casework import Routing
-from handlers.models import Page
+from handlers.models import Page, Timer
 from handlers.oncall import Rotation
 from handlers.router import Puente
 from handlers.sla import OncallPolicy
@@ -140,6 +141,18 @@ def test_overview_shows_who_is_on_call_and_urgent_cases_with_sla_left(
     assert "#2" not in overview
     english = oncall(user=JANE)
     assert "left for the first response" in english and "unassigned" in english
+
+
+def test_overview_warns_when_no_worker_fires_the_timers(oncall: Oncall, puente: Puente) -> None:
+    p1_case(puente)  # its SLA timers are stored; no worker runs in this test
+    assert "puente worker" not in oncall()
+    with Session(puente.engine) as session:
+        for timer in session.exec(select(Timer)).all():
+            timer.due_at = puente.clock() - timedelta(minutes=30)
+            session.add(timer)
+        session.commit()
+    assert "30 min de retraso" in oncall() and "`puente worker`" in oncall()
+    assert "30 min late" in oncall(user=JANE)
 
 
 def test_list_filters(oncall: Oncall, puente: Puente) -> None:

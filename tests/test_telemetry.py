@@ -122,6 +122,7 @@ def test_counts_per_platform_outbox_and_priority(session: Session) -> None:
     assert counts.open_cases == {"open": 2}
     assert counts.inbox_pending == {"telegram": 1}
     assert counts.timers_due == {"sla_breach": 2} and counts.timers_fired == {"nudge": 1}
+    assert counts.timers_overdue_s == 2 * hour.total_seconds()  # cancelled and fired don't wait
     boxes = {(box.outbox, box.platform): box for box in counts.outboxes}
     assert boxes[("creators", "telegram")] == OutboxCounts(
         "creators", "telegram", pending=1, delivered=2, undeliverable=1, failed_attempts=5
@@ -137,4 +138,5 @@ def test_counts_per_platform_outbox_and_priority(session: Session) -> None:
 def test_an_empty_database_counts_nothing(session: Session) -> None:
     counts = snapshot(session, utcnow())
     assert counts.received == {} and counts.escalations == {} and counts.timers_due == {}
+    assert counts.timers_overdue_s == 0.0
     assert [box.pending for box in counts.outboxes] == [0]

@@ -21,7 +21,7 @@ from handlers.db import make_engine
 from handlers.delivery import Outbox
 from handlers.models import Direction, Message
 from handlers.router import Puente
-from tests.conftest import Creator
+from tests.conftest import Creator, FakeClock
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.telegram_api import FakeTelegram
 from tests.serving import Service, slack_config, telegram_config, wait_until
@@ -66,6 +66,22 @@ def test_healthz_reports_database_and_kb(puente: Puente) -> None:
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok" and body["database"] == "ok" and body["kb_articles"] >= 30
+
+
+def test_healthz_and_metrics_say_when_no_worker_fires_the_timers(
+    puente: Puente, creator: Creator, clock: FakeClock
+) -> None:
+    client = TestClient(build_web_app(puente))  # late after the policy's 2 minutes
+    creator.says("quiero hablar con una persona")  # a case, with its SLA timers
+    assert client.get("/healthz").json()["worker"] == "ok"
+    clock.advance(hours=8, minutes=5)  # every timer of the case is due, none fired
+    late = client.get("/healthz")
+    assert late.status_code == 200 and late.json()["worker"] == "late"  # the worker's fault
+    assert value(scrape(client), "puente_timers_overdue_seconds") > 120
+    while puente.handle_tick():
+        pass
+    assert client.get("/healthz").json()["worker"] == "ok"
+    assert value(scrape(client), "puente_timers_overdue_seconds") == 0
 
 
 def test_healthz_fails_when_the_database_is_gone(puente: Puente, tmp_path: Path) -> None:
