@@ -92,6 +92,22 @@ def test_english_creator_is_matched(shipped: Matcher, text: str, article_id: str
     assert shipped.match(text, "en").article_id == article_id
 
 
+@pytest.mark.parametrize(
+    ("text", "article_id", "locale"),
+    [
+        ("como callo a un usuario pesado del chat", "mute-block-viewer", "es"),
+        ("pantalla dividida con otra creadora, como se hace", "multi-guest", "es"),
+        ("me mandaron un universo y no aparece", "gift-not-received", "es"),
+        ("how do i silence someone in my chat", "mute-block-viewer", "en"),
+    ],
+)
+def test_creator_words_for_features_and_gifts_rank_their_article(
+    shipped: Matcher, text: str, article_id: str, locale: str
+) -> None:
+    ranked = shipped.rank(text, locale)
+    assert ranked[0][0] == article_id and ranked[0][1] - ranked[1][1] >= 4  # a clear lead
+
+
 def test_haser_typo_is_answered_like_hacer(shipped: Matcher) -> None:
     result = shipped.match("como haser un live?", "es")
     assert (result.action, result.article_id) == (Action.ANSWER, "live-eligibility")
