@@ -121,3 +121,28 @@ def test_being_sued_is_legal_on_the_rules_alone(rules: Triager, text: str) -> No
 def test_being_locked_out_by_someone_else_is_a_cue_of_intrusion(rules: Triager) -> None:
     cues = rules._matches(rules.cues, "me sacaron de mi cuenta y no tengo acceso al correo")
     assert [category for category, _ in cues] == ["account_compromise"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "me hago daño cuando leo los comentarios",
+        "me voy a tirar de la azotea, ya no soporto más",
+        "me quiero aventar del puente de la avenida",
+    ],
+)
+def test_self_injury_and_a_jump_page_on_the_rules_alone(rules: Triager, text: str) -> None:
+    verdict = rules.classify(text)
+    assert (verdict.priority, verdict.category) == ("P1", "self_harm")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "me hice daño en la rodilla bailando",
+        "ya no puedo más con tanto trabajo, necesito vacaciones",
+        "no puedo más de la risa con este chat",
+    ],
+)
+def test_everyday_tiredness_and_injuries_page_no_one(reader: Triager, text: str) -> None:
+    assert reader.classify(text).priority != "P1"
