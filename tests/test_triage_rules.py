@@ -146,3 +146,14 @@ def test_self_injury_and_a_jump_page_on_the_rules_alone(rules: Triager, text: st
 )
 def test_everyday_tiredness_and_injuries_page_no_one(reader: Triager, text: str) -> None:
     assert reader.classify(text).priority != "P1"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "me tienen abandonada, escribo y escribo y nadie contesta",
+        "me tienen olvidada, mando mensajes y mensajes y nadie responde",
+    ],
+)
+def test_nobody_answering_is_not_a_threat(reader: Triager, text: str) -> None:
+    assert reader.classify(text).priority != "P1"
