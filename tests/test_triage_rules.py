@@ -157,3 +157,16 @@ def test_everyday_tiredness_and_injuries_page_no_one(reader: Triager, text: str)
 )
 def test_nobody_answering_is_not_a_threat(reader: Triager, text: str) -> None:
     assert reader.classify(text).priority != "P1"
+
+
+def test_hurting_oneself_in_english_pages_on_the_rules_alone(rules: Triager) -> None:
+    verdict = rules.classify("i keep hurting myself when the hate comments start")
+    assert (verdict.priority, verdict.category) == ("P1", "self_harm")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["i'm so hungry i could die lol", "my son is 8 and wants to be in my lives, is that ok?"],
+)
+def test_english_hyperbole_and_own_kids_page_no_one(reader: Triager, text: str) -> None:
+    assert reader.classify(text).priority != "P1"
