@@ -28,6 +28,8 @@ def kb(*rows: tuple[str, str] | tuple[str, str, str]) -> KnowledgeBase:
 # --- the shipped KB ------------------------------------------------------------------------
 
 REALISTIC = [
+    # a how-to the triage used to read as a hacked account, answered from its own article
+    ("como cambio el correo de mi cuenta?", "change-email"),
     # texting + ll/y misspelling
     ("xq no me yegan los regalos???", "gift-not-received"),
     ("ke onda, no me yegan los gifts q me mandan", "gift-not-received"),
