@@ -16,7 +16,14 @@ from handlers.agents import AgentDesk
 from handlers.assist import latest_question
 from handlers.casework import Kind, Routing
 from handlers.conversation import Event, bot_answers, next_state
-from handlers.i18n import SUPPORTED_LOCALES, Translator, negotiate, timezone_for, translator
+from handlers.i18n import (
+    N_,
+    SUPPORTED_LOCALES,
+    Translator,
+    negotiate,
+    timezone_for,
+    translator,
+)
 from handlers.intents import Intent, command, detect
 from handlers.kb import Article
 from handlers.kb_source import KbSource
@@ -347,7 +354,9 @@ class Puente:
         turn.conversation.misses += 1
         if turn.conversation.misses >= self.policy.max_misses:
             return self._escalate(turn, reasons=(Reason(NO_KB_ANSWER),))
-        turn.say(turn.t.gettext("no_answer"), self._human_button(turn.t))
+        # a complaint the KB can't answer deserves an apology and a person, not "rephrase it"
+        key = N_("no_answer_complaint") if turn.inbound.category == "complaint" else N_("no_answer")
+        turn.say(turn.t.gettext(key), self._human_button(turn.t))
 
     def _chosen_article(self, text: str) -> Article | None:
         if not text.startswith(ARTICLE_PAYLOAD):

@@ -90,6 +90,15 @@ def test_complaints_still_get_the_kb(triaged: Puente) -> None:
     assert result.replies
 
 
+def test_a_complaint_the_kb_cannot_answer_gets_an_apology_and_a_person(triaged: Puente) -> None:
+    reply = Creator(triaged).says("pesima atencion, escribo y escribo y nadie contesta").replies[-1]
+    assert cases(triaged) == []
+    assert "Siento mucho" in reply.text and "otras palabras" not in reply.text
+    assert reply.suggestions  # the way to a person
+    plain = Creator(triaged, chat_id="chat-2").says("asdkjh qwpoeiru zmxncb").replies[-1]
+    assert "Siento mucho" not in plain.text and "otras palabras" in plain.text
+
+
 def test_an_agents_correction_teaches_triage(triaged: Puente) -> None:
     from handlers.actions import AgentAction, AgentActionKind
     from handlers.models import TriageExample
