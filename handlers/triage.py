@@ -257,10 +257,13 @@ class Triager:
         hood = _vote(scores, self._example)
         if benign is None or not len(benign.owners):
             return hood
+        calmable, critical = _calmable(hood, cued), _critical_vote(hood) is not None
+        if not (calmable or critical):
+            return hood  # most messages: no product with the KB's questions at all
         kb_scores = benign.matrix @ vector
-        if _calmable(hood, cued):
+        if calmable:
             hood = Neighbourhood(hood.votes, hood.closest, quiet=self._quiet(benign, kb_scores))
-        if _critical_vote(hood) is None:
+        if not critical:
             return hood
         count = len(scores)
 
