@@ -353,3 +353,13 @@ def test_fold_ignores_invisible_characters_inside_words(text: str) -> None:
 )
 def test_fold_reads_fullwidth_and_styled_letters(text: str) -> None:
     assert fold(text) == "regalos"
+
+
+@pytest.mark.parametrize("text", ["como meto a una amiga a mi live", "me metieron a un grupo"])
+def test_the_verb_meter_is_no_goal(es: Normalizer, text: str) -> None:
+    assert "#goal" not in es.tokens(text)
+
+
+@pytest.mark.parametrize("text", ["como pongo una meta en mi live", "quiero una meta de regalos"])
+def test_a_goal_is_still_a_goal(es: Normalizer, text: str) -> None:
+    assert "#goal" in es.tokens(text)
