@@ -125,8 +125,8 @@ def _worker_state(puente: Puente) -> str:
     """Whether the timers fire on time: "late" once a due timer has waited longer than the
     on-call policy's ``worker_late``, else "ok"."""
     with Session(puente.engine) as session:
-        waited = telemetry.overdue_seconds(session, puente.clock())
-    return "late" if waited > puente.oncall.worker_late.total_seconds() else "ok"
+        late = telemetry.timers_late(session, puente.clock(), puente.oncall.worker_late)
+    return "ok" if late is None else "late"
 
 
 async def _database(puente: Puente, timeout: float) -> str:

@@ -91,9 +91,9 @@ class OncallCommand:
         urgent = [c for c in self._open(session) if c.priority in ("P1", "P2")]
         lines.append(t.gettext("oncall_urgent_header") if urgent else t.gettext("oncall_no_urgent"))
         lines.extend(self._line(t, case) for case in urgent[:MAX_LISTED])
-        waited = telemetry.overdue_seconds(session, self.now)
-        if waited > self.puente.oncall.worker_late.total_seconds():
-            lines.append(t.gettext("oncall_worker_late", minutes=round(waited / 60)))
+        late = telemetry.timers_late(session, self.now, self.puente.oncall.worker_late)
+        if late is not None:
+            lines.append(t.gettext("oncall_worker_late", minutes=round(late / 60)))
         return "\n".join(lines)
 
     def _list(self, session: Session, t: Translator, user: str, args: list[str]) -> str:

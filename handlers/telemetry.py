@@ -8,7 +8,7 @@ deflection rates, KB gaps, reports — live in ``handlers/insights.py``.)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, case, func
 from sqlalchemy.orm import Session
@@ -82,6 +82,13 @@ def overdue_seconds(session: Session, now: datetime) -> float:
         )
     ).scalar()
     return max(0.0, (now - as_utc(oldest)).total_seconds()) if oldest is not None else 0.0
+
+
+def timers_late(session: Session, now: datetime, allowed: timedelta) -> float | None:
+    """How long the oldest due timer has waited, when that is longer than ``allowed`` (no
+    worker runs, or it is stuck); None while the timers fire on time."""
+    waited = overdue_seconds(session, now)
+    return waited if waited > allowed.total_seconds() else None
 
 
 def _messages(
