@@ -431,7 +431,7 @@ def load_rules(path: Path = DATA / "rules.toml") -> tuple[list[Rule], list[re.Pa
         log.warning("triage rules %s are missing: triage reads examples only", path)
         return [], []
     data = tomllib.loads(path.read_text(encoding="utf-8"))
-    idioms = [re.compile(p) for block in data.get("idiom", []) for p in block["patterns"]]
+    idioms = [_compile(p, data) for block in data.get("idiom", []) for p in block["patterns"]]
     return _blocks(data, "rule"), idioms
 
 
@@ -445,10 +445,22 @@ def load_cues(path: Path = DATA / "rules.toml") -> list[Rule]:
 def _blocks(data: dict[str, Any], kind: str) -> list[Rule]:
     """The ``[[rule]]`` or ``[[cue]]`` blocks of the rules file, for known categories."""
     return [
-        Rule(block["category"], block["reason"], tuple(re.compile(p) for p in block["patterns"]))
+        Rule(
+            block["category"], block["reason"], tuple(_compile(p, data) for p in block["patterns"])
+        )
         for block in data.get(kind, [])
         if block["category"] in PRIORITIES
     ]
+
+
+FRAGMENT = re.compile(r"\{\{(\w+)\}\}")
+
+
+def _compile(pattern: str, data: dict[str, Any]) -> re.Pattern[str]:
+    """A pattern of the rules file with its ``{{name}}`` fragments (``[fragments]``) filled in,
+    so a long alternation such as the ways of hurting someone is written once."""
+    fragments = data.get("fragments", {})
+    return re.compile(FRAGMENT.sub(lambda m: f"(?:{fragments[m.group(1)]})", pattern))
 
 
 def load_examples(path: Path = DATA / "examples.jsonl") -> list[Example]:
