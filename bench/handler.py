@@ -27,9 +27,9 @@ from bench.onecore import (
 )
 from bot.app import build_puente
 from bot.config import Settings
-from handlers import matcher as matcher_module
-from handlers.kb_source import SHIPPED_KB
-from handlers.messages import IncomingMessage, Platform
+from handlers.contract.messages import IncomingMessage, Platform
+from handlers.kb.matching import matcher as matcher_module
+from handlers.kb.source import SHIPPED_KB
 from handlers.router import (
     AgentAction,
     AgentActionKind,

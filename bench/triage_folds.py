@@ -1,7 +1,7 @@
 """Risk triage generalisation on Puente's own labelled examples: k-fold cross-validation.
 
 Run from the repository root: ``python -m bench.triage_folds [--folds 5] [--json]``.
-The shipped examples (``handlers/data/triage/examples.jsonl``) are split into k folds by line
+The shipped examples (``handlers/triage/data/examples.jsonl``) are split into k folds by line
 number; each fold is classified by a triager that has the shipped rules and idioms and only the
 examples of the other folds. This says how the example reader does on phrasings it has not
 seen, without touching the dev set. Every fold example counts with the priority of its category.
@@ -27,8 +27,8 @@ from bench.triage import (
     score,
     summary_table,
 )
-from handlers.semantic import SentenceEncoder
-from handlers.triage import (
+from handlers.kb.matching.semantic import SentenceEncoder
+from handlers.triage.classifier import (
     PRIORITIES,
     Example,
     Triager,

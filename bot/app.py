@@ -10,17 +10,17 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.config import Settings, items, pairs
-from handlers import store
-from handlers.casework import Routing
-from handlers.db import make_engine
-from handlers.kb_source import KbSource
-from handlers.matcher import MatchPolicy
-from handlers.oncall import Rotation, parse_handoff
+from handlers.cases.casework import Routing
+from handlers.kb.matching.matcher import MatchPolicy
+from handlers.kb.matching.semantic import SentenceEncoder, load_encoder
+from handlers.kb.source import KbSource
+from handlers.oncall.schedule import Rotation, parse_handoff
+from handlers.oncall.sla import OncallPolicy, parse_sla
 from handlers.router import ConversationPolicy, Puente
-from handlers.semantic import SentenceEncoder, load_encoder
-from handlers.sla import OncallPolicy, parse_sla
-from handlers.triage import Benign, Triager
-from handlers.triage import shipped as shipped_triager
+from handlers.storage import store
+from handlers.storage.db import make_engine
+from handlers.triage.classifier import Benign, Triager
+from handlers.triage.classifier import shipped as shipped_triager
 
 
 def match_policy(settings: Settings) -> MatchPolicy:

@@ -17,13 +17,13 @@ from bot.app import build_puente, encoder, match_policy
 from bot.cli_insights import add_commands as add_insights_commands
 from bot.config import Settings
 from bot.logs import configure as configure_logging
-from handlers import store
-from handlers.db import SchemaOutOfDate, make_engine, migrate
-from handlers.i18n import N_, SUPPORTED_LOCALES, negotiate, translator
-from handlers.kb import KnowledgeBase
-from handlers.kb_io import KbFormatError, read_kb_file, write_kb_file
-from handlers.matcher import Matcher
-from handlers.models import as_utc
+from handlers.common.i18n import N_, SUPPORTED_LOCALES, negotiate, translator
+from handlers.kb.articles import KnowledgeBase
+from handlers.kb.files import KbFormatError, read_kb_file, write_kb_file
+from handlers.kb.matching.matcher import Matcher
+from handlers.storage import store
+from handlers.storage.db import SchemaOutOfDate, make_engine, migrate
+from handlers.storage.models import as_utc
 
 CASE_STATUS_LABELS = {
     "open": N_("case_status_open"),
@@ -143,7 +143,7 @@ def _serve(_: argparse.Namespace, settings: Settings) -> int:
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
     """Operators' output, in English like the other operational messages."""
     if args.new:
-        from handlers.migrations import new_revision
+        from handlers.storage.migrations import new_revision
 
         print(f"wrote {new_revision(args.new)}")
         return 0
@@ -203,8 +203,8 @@ def _kb_export(args: argparse.Namespace, settings: Settings) -> int:
 
 def _triage(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import kb_questions
-    from handlers.kb_source import KbSource
-    from handlers.triage import shipped
+    from handlers.kb.source import KbSource
+    from handlers.triage.classifier import shipped
 
     reader_encoder = encoder(settings)
     reader = shipped(reader_encoder)
@@ -224,7 +224,7 @@ def _triage(args: argparse.Namespace, settings: Settings) -> int:
 def _kb_embed(args: argparse.Namespace, settings: Settings) -> int:
     import time
 
-    from handlers.kb_source import KbSource
+    from handlers.kb.source import KbSource
 
     if args.kb is not None:
         source = KbSource(path=args.kb, policy=match_policy(settings), encoder=encoder(settings))

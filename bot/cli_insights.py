@@ -17,13 +17,15 @@ from sqlmodel import Session
 
 from bot.app import encoder, match_policy
 from bot.config import Settings
-from handlers import gaps, kb_review, metrics, report
-from handlers.db import make_engine
-from handlers.i18n import SUPPORTED_LOCALES, Translator, translator
-from handlers.kb_review import ReviewError
-from handlers.kb_source import KbSource
-from handlers.models import utcnow
-from handlers.sla import parse_sla
+from handlers.common.i18n import SUPPORTED_LOCALES, Translator, translator
+from handlers.insights import metrics, report
+from handlers.kb import gaps
+from handlers.kb import review as kb_review
+from handlers.kb.review import ReviewError
+from handlers.kb.source import KbSource
+from handlers.oncall.sla import parse_sla
+from handlers.storage.db import make_engine
+from handlers.storage.models import utcnow
 
 _SPAN = re.compile(r"^\s*(\d+)\s*([hdw])\s*$", re.IGNORECASE)
 _UNITS = {"h": "hours", "d": "days", "w": "weeks"}

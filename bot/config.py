@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from handlers.db import DEFAULT_DATABASE_URL
-from handlers.kb_source import SHIPPED_KB
-from handlers.oncall import parse_handoff
-from handlers.semantic import default_cache_dir
-from handlers.sla import parse_sla
+from handlers.kb.matching.semantic import default_cache_dir
+from handlers.kb.source import SHIPPED_KB
+from handlers.oncall.schedule import parse_handoff
+from handlers.oncall.sla import parse_sla
+from handlers.storage.db import DEFAULT_DATABASE_URL
 
 
 def _env(*names: str) -> AliasChoices:

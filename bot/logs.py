@@ -9,14 +9,15 @@ from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
 
-from handlers.privacy import mask
+from handlers.common.privacy import mask
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _JSON_FIELDS = "{levelname}{name}{message}"
 _JSON_RENAMES = {"levelname": "level", "name": "logger"}
 
 # Order matters: tokens hold digit runs a phone pattern would half-eat, and card numbers are
-# handed to handlers.privacy.mask (Luhn-checked, last four kept) before phones are looked for.
+# handed to handlers.common.privacy.mask (Luhn-checked, last four kept) before phones are
+# looked for.
 _TOKENS = (
     (re.compile(r"\d{3,15}:[A-Za-z0-9_-]{30,64}"), "<telegram-token>"),
     (re.compile(r"xox[abposre]-[A-Za-z0-9-]+"), "<slack-token>"),

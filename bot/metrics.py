@@ -1,6 +1,7 @@
 """Prometheus metrics for ``GET /metrics``.
 
-Almost everything is counted in the database at scrape time (``handlers.telemetry``), so any
+Almost everything is counted in the database at scrape time
+(``handlers.insights.telemetry``), so any
 ``web`` process answers for the whole service and nothing resets on a restart. Only what the
 database never sees is kept in this process: HTTP requests the web app turned away.
 """
@@ -18,15 +19,15 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from handlers.models import utcnow
-from handlers.telemetry import Telemetry, snapshot
+from handlers.insights.telemetry import Telemetry, snapshot
+from handlers.storage.models import utcnow
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 log = logging.getLogger("puente.metrics")
 
 
 class DatabaseCollector(Collector):
-    """Reads :func:`handlers.telemetry.snapshot` on every scrape."""
+    """Reads :func:`handlers.insights.telemetry.snapshot` on every scrape."""
 
     def __init__(self, engine: Engine, clock: Callable[[], datetime]) -> None:
         self.engine = engine

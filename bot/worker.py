@@ -3,7 +3,7 @@ repeats, creator nudges, auto-close) every few seconds, until SIGTERM or SIGINT.
 
 Its effects are outbox rows; the ``serve`` process's senders poll the outboxes, so a nudge
 written here reaches Telegram and a reminder reaches Slack. Several workers may run at once:
-each timer is claimed before it fires (see :mod:`handlers.timers`).
+each timer is claimed before it fires (see :mod:`handlers.oncall.timers`).
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from types import FrameType
 
 from bot.app import oncall_policy
 from bot.config import Settings
-from handlers.db import make_engine
-from handlers.kb_source import KbSource
+from handlers.kb.source import KbSource
 from handlers.router import Puente
+from handlers.storage.db import make_engine
 
 log = logging.getLogger("puente.worker")
 

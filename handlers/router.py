@@ -10,13 +10,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from handlers import casework, store
-from handlers.actions import SURVEY_PAYLOAD, ActionRejected, AgentAction, AgentActionKind
-from handlers.agents import AgentDesk
-from handlers.assist import latest_question
-from handlers.casework import Kind, Routing
-from handlers.conversation import Event, bot_answers, next_state
-from handlers.i18n import (
+from handlers.cases import casework
+from handlers.cases.assist import latest_question
+from handlers.cases.casework import Kind, Routing
+from handlers.cases.desk import AgentDesk
+from handlers.common.i18n import (
     N_,
     SUPPORTED_LOCALES,
     Translator,
@@ -24,12 +22,18 @@ from handlers.i18n import (
     timezone_for,
     translator,
 )
-from handlers.intents import Intent, command, detect
-from handlers.kb import Article
-from handlers.kb_source import KbSource
-from handlers.matcher import Action
-from handlers.messages import IncomingMessage, OutgoingMessage, Suggestion
-from handlers.models import (
+from handlers.common.text import clean, has_words, storable
+from handlers.contract.actions import SURVEY_PAYLOAD, ActionRejected, AgentAction, AgentActionKind
+from handlers.contract.messages import IncomingMessage, OutgoingMessage, Suggestion
+from handlers.conversation.intents import Intent, command, detect
+from handlers.conversation.states import Event, bot_answers, next_state
+from handlers.kb.articles import Article
+from handlers.kb.matching.matcher import Action
+from handlers.kb.source import KbSource
+from handlers.oncall.sla import OncallPolicy
+from handlers.oncall.timers import Timekeeper
+from handlers.storage import store
+from handlers.storage.models import (
     Conversation,
     ConversationState,
     Creator,
@@ -41,12 +45,9 @@ from handlers.models import (
     as_utc,
     utcnow,
 )
-from handlers.safety import safety_message
-from handlers.sla import OncallPolicy
-from handlers.text import clean, has_words, storable
-from handlers.timers import Timekeeper
-from handlers.triage import Triager
-from handlers.triage_reasons import ASKED_FOR_PERSON, NO_KB_ANSWER, VIP_CREATOR, Reason, encode
+from handlers.triage.classifier import Triager
+from handlers.triage.reasons import ASKED_FOR_PERSON, NO_KB_ANSWER, VIP_CREATOR, Reason, encode
+from handlers.triage.safety import safety_message
 
 HUMAN_PAYLOAD = "/agente"
 ARTICLE_PAYLOAD = "kb:"
@@ -61,7 +62,7 @@ class EscalationOpened:
     conversation_id: int
     priority: str
     category: str
-    reason: str  # as stored on the case (see handlers.triage_reasons)
+    reason: str  # as stored on the case (see handlers.triage.reasons)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +152,8 @@ class Puente:
     ) -> HandlerResult:
         """Store the message, decide, and store the replies (the outbox) in one transaction.
 
-        ``inbox_row``: the adapter's stored raw update (:class:`~handlers.delivery.Inbox`), marked
+        ``inbox_row``: the adapter's stored raw update
+        (:class:`~handlers.delivery.outbox.Inbox`), marked
         processed in the same transaction, so "answered" and "finished" can't disagree after a
         crash. Should deciding fail, the message alone is still stored before the error goes up.
         """
@@ -567,7 +569,7 @@ class Puente:
         return self.timekeeper.tick(now or self.clock())
 
     def handle_agent_action(self, action: AgentAction) -> HandlerResult:
-        """Take, return, resolve, transfer, save to the KB or reply: see :mod:`handlers.agents`."""
+        """Take, return, resolve, transfer, save to the KB or reply (:mod:`handlers.cases.desk`)."""
         return AgentDesk(self).handle(action)
 
 

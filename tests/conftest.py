@@ -12,11 +12,11 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
-from handlers import migrations
-from handlers.db import make_engine, normalise_url
-from handlers.kb_source import SHIPPED_KB, KbSource
-from handlers.messages import IncomingMessage, Platform
+from handlers.contract.messages import IncomingMessage, Platform
+from handlers.kb.source import SHIPPED_KB, KbSource
 from handlers.router import Puente
+from handlers.storage import migrations
+from handlers.storage.db import make_engine, normalise_url
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_BENCH = REPO.parent / "shared" / "bench"

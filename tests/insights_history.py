@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from handlers.actions import AgentAction, AgentActionKind
-from handlers.messages import Platform
+from handlers.contract.actions import AgentAction, AgentActionKind
+from handlers.contract.messages import Platform
 from handlers.router import Puente
 from tests.conftest import Creator, FakeClock
 

@@ -13,11 +13,11 @@ from datetime import timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from handlers import store
-from handlers.casework import Kind
-from handlers.delivery import AgentOutbox, Outbox
-from handlers.messages import OutgoingMessage
-from handlers.models import AgentPost, Creator, Escalation, Sender
+from handlers.cases.casework import Kind
+from handlers.contract.messages import OutgoingMessage
+from handlers.delivery.outbox import AgentOutbox, Outbox
+from handlers.storage import store
+from handlers.storage.models import AgentPost, Creator, Escalation, Sender
 from tests.conftest import FakeClock
 
 

@@ -1,7 +1,13 @@
 import pytest
 
-from handlers.conversation import TRANSITIONS, Event, InvalidTransition, bot_answers, next_state
-from handlers.models import ConversationState as State
+from handlers.conversation.states import (
+    TRANSITIONS,
+    Event,
+    InvalidTransition,
+    bot_answers,
+    next_state,
+)
+from handlers.storage.models import ConversationState as State
 
 EXPECTED = [
     (State.BOT, Event.ESCALATE, State.ESCALATED),

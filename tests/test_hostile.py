@@ -25,12 +25,12 @@ from bot.adapters import slack_blocks as blocks
 from bot.adapters.slack import CREATOR_CHOICE, case_id
 from bot.adapters.telegram import webhook_secret
 from bot.web import MAX_BODY, SLACK_PATH, TELEGRAM_PATH
-from handlers.kb_source import SHIPPED_KB, KbSource
-from handlers.models import Conversation, Direction, InboundUpdate, Message
-from handlers.normalize import normalizer
+from handlers.common.text import clean, fold, storable
+from handlers.kb.matching.normalize import normalizer
+from handlers.kb.source import SHIPPED_KB, KbSource
 from handlers.router import Puente
-from handlers.text import clean, fold, storable
-from handlers.triage import shipped
+from handlers.storage.models import Conversation, Direction, InboundUpdate, Message
+from handlers.triage.classifier import shipped
 from tests.conftest import Creator
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_signing import (

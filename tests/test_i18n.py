@@ -10,7 +10,7 @@ import pytest
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
-from handlers.i18n import LOCALES_DIR, SUPPORTED_LOCALES, negotiate, translator
+from handlers.common.i18n import LOCALES_DIR, SUPPORTED_LOCALES, negotiate, translator
 from tests.conftest import REPO
 
 

@@ -10,11 +10,12 @@ from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from handlers import gaps, metrics, repeats
-from handlers.assist import latest_question
-from handlers.kb_source import SHIPPED_KB, KbSource
+from handlers.cases.assist import latest_question
+from handlers.insights import metrics, repeats
+from handlers.kb import gaps
+from handlers.kb.source import SHIPPED_KB, KbSource
+from handlers.oncall.sla import parse_sla
 from handlers.router import Puente
-from handlers.sla import parse_sla
 from tests import insights_history as history
 from tests.conftest import FakeClock
 

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from handlers.kb_io import KbFormatError, read_kb_file, write_kb_file
-from handlers.kb_source import SHIPPED_KB
+from handlers.kb.files import KbFormatError, read_kb_file, write_kb_file
+from handlers.kb.source import SHIPPED_KB
 
 HEADER = "id,locale,category,questions,answer\n"
 

@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from handlers import store
-from handlers.kb import KbRow
-from handlers.kb_io import COLUMNS, KbFormatError, write_kb_file
-from handlers.kb_source import KbSource
-from handlers.matcher import Action
+from handlers.kb.articles import KbRow
+from handlers.kb.files import COLUMNS, KbFormatError, write_kb_file
+from handlers.kb.matching.matcher import Action
+from handlers.kb.source import KbSource
+from handlers.storage import store
 
 GIFTS = KbRow(
     "gift-not-received",
@@ -147,7 +147,7 @@ def test_broken_edit_keeps_the_previous_kb_and_logs(
         ",".join(COLUMNS) + "\nBAD ID!!,es,gifts,no me llegan los regalos,\n", encoding="utf-8"
     )
     bump(kb_file, mtime)
-    with caplog.at_level(logging.ERROR, logger="handlers.kb_source"):
+    with caplog.at_level(logging.ERROR, logger="handlers.kb.source"):
         after = source.matcher()
     assert after is before
     assert after.match("no me llegan los regalos").article_id == "gift-not-received"

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from handlers.kb import Article, KbRow, KnowledgeBase
-from handlers.kb_io import read_kb_file
-from handlers.kb_source import SHIPPED_KB
-from handlers.matcher import Action, Matcher, MatchPolicy, MatchResult
+from handlers.kb.articles import Article, KbRow, KnowledgeBase
+from handlers.kb.files import read_kb_file
+from handlers.kb.matching.matcher import Action, Matcher, MatchPolicy, MatchResult
+from handlers.kb.source import SHIPPED_KB
 
 
 @pytest.fixture(scope="module")

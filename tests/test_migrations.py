@@ -16,8 +16,8 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
-from handlers import migrations
-from handlers.db import SchemaOutOfDate, make_engine, migrate
+from handlers.storage import migrations
+from handlers.storage.db import SchemaOutOfDate, make_engine, migrate
 from tests.conftest import REPO
 
 

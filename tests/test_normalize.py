@@ -1,4 +1,5 @@
-"""Behaviour of the matching normaliser (handlers.normalize) and text hygiene (handlers.text)."""
+"""Behaviour of the matching normaliser (handlers.kb.matching.normalize) and text hygiene
+(handlers.common.text)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import tomllib
 
 import pytest
 
-from handlers.normalize import (
+from handlers.common.text import MAX_MATCH_CHARS, clean, fold, fold_words, has_words, storable
+from handlers.kb.matching.normalize import (
     CONCEPT_PREFIX,
     LEXICON_DIR,
     Lexicon,
@@ -15,7 +17,6 @@ from handlers.normalize import (
     phonetic,
     squeeze,
 )
-from handlers.text import MAX_MATCH_CHARS, clean, fold, fold_words, has_words, storable
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from handlers.oncall import Rotation, Schedule, parse_handoff
-from handlers.sla import duration, parse_sla
+from handlers.oncall.schedule import Rotation, Schedule, parse_handoff
+from handlers.oncall.sla import duration, parse_sla
 
 # Sunday 10:00 in New York; the US clocks go forward on Sunday 2026-03-08 at 02:00.
 NEW_YORK = Rotation(("UANA", "UBEA", "UCAR"), handoff_weekday=6, handoff_hour=10,

@@ -10,12 +10,12 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
-from handlers.casework import Routing
-from handlers.models import Page, Timer
-from handlers.oncall import Rotation
+from handlers.cases.casework import Routing
+from handlers.oncall.schedule import Rotation
+from handlers.oncall.sla import OncallPolicy
 from handlers.router import Puente
-from handlers.sla import OncallPolicy
-from handlers.triage import Rule, Triager
+from handlers.storage.models import Page, Timer
+from handlers.triage.classifier import Rule, Triager
 from tests.conftest import Creator
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_signing import post_signed, slash_command
@@ -37,7 +37,7 @@ def slack_api() -> Iterator[FakeSlack]:
 
 @pytest.fixture
 def service(puente: Puente, slack_api: FakeSlack) -> Iterator[Service]:
-    from handlers.models import utcnow
+    from handlers.storage.models import utcnow
 
     puente.routing = Routing(default_queue=QUEUE)
     puente.clock = utcnow  # deliveries wait on the wall clock

@@ -9,11 +9,11 @@ from __future__ import annotations
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from handlers.actions import AgentAction, AgentActionKind
-from handlers.delivery import AgentOutbox, Inbox, Outbox
-from handlers.kb_source import SHIPPED_KB, KbSource
-from handlers.models import Escalation, EscalationStatus, Message
+from handlers.contract.actions import AgentAction, AgentActionKind
+from handlers.delivery.outbox import AgentOutbox, Inbox, Outbox
+from handlers.kb.source import SHIPPED_KB, KbSource
 from handlers.router import Puente
+from handlers.storage.models import Escalation, EscalationStatus, Message
 from tests.conftest import Creator
 
 

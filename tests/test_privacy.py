@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from handlers.privacy import DOTS, luhn_valid, mask
+from handlers.common.privacy import DOTS, luhn_valid, mask
 
 
 @pytest.mark.parametrize(

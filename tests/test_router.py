@@ -3,10 +3,17 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
-from handlers.delivery import Inbox
-from handlers.matcher import MatchPolicy
-from handlers.messages import Attachment
-from handlers.models import (
+from handlers.contract.messages import Attachment
+from handlers.delivery.outbox import Inbox
+from handlers.kb.matching.matcher import MatchPolicy
+from handlers.router import (
+    ActionRejected,
+    AgentAction,
+    AgentActionKind,
+    EscalationOpened,
+    Puente,
+)
+from handlers.storage.models import (
     Conversation,
     ConversationState,
     Direction,
@@ -15,13 +22,6 @@ from handlers.models import (
     InboundUpdate,
     Message,
     Sender,
-)
-from handlers.router import (
-    ActionRejected,
-    AgentAction,
-    AgentActionKind,
-    EscalationOpened,
-    Puente,
 )
 from tests.conftest import Creator, FakeClock
 

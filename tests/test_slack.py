@@ -11,8 +11,9 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.adapters import slack_blocks as blocks
-from handlers.casework import Routing
-from handlers.models import (
+from handlers.cases.casework import Routing
+from handlers.router import Puente
+from handlers.storage.models import (
     AgentPost,
     Escalation,
     EscalationStatus,
@@ -20,7 +21,6 @@ from handlers.models import (
     KbArticle,
     utcnow,
 )
-from handlers.router import Puente
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_signing import (
     JSON,

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from bot.adapters import slack_blocks as sb
-from handlers.cases import CaseView
-from handlers.privacy import DOTS
+from handlers.common.privacy import DOTS
+from handlers.contract.case_view import CaseView
 
 HOSTILE = "<!channel> <@U123> <https://x|y> & <b>"
 OPENED = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)

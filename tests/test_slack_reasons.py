@@ -9,10 +9,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from handlers.casework import Routing
-from handlers.models import utcnow
+from handlers.cases.casework import Routing
 from handlers.router import Puente
-from handlers.triage import Rule, Triager
+from handlers.storage.models import utcnow
+from handlers.triage.classifier import Rule, Triager
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.telegram_api import FakeTelegram
 from tests.serving import Service, slack_config, telegram_config, wait_until

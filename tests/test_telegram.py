@@ -19,11 +19,18 @@ from bot.adapters.telegram import (
     webhook_secret,
 )
 from bot.web import TELEGRAM_PATH
-from handlers import store
-from handlers.delivery import Inbox
-from handlers.messages import OutgoingMessage
-from handlers.models import Conversation, Direction, Escalation, InboundUpdate, Message, Sender
+from handlers.contract.messages import OutgoingMessage
+from handlers.delivery.outbox import Inbox
 from handlers.router import AgentAction, AgentActionKind, Puente
+from handlers.storage import store
+from handlers.storage.models import (
+    Conversation,
+    Direction,
+    Escalation,
+    InboundUpdate,
+    Message,
+    Sender,
+)
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegram
 from tests.serving import Service, telegram_config, wait_until
 

@@ -12,7 +12,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, SQLModel
 
-from handlers.models import (
+from handlers.insights.telemetry import OutboxCounts, snapshot
+from handlers.storage.models import (
     AgentPost,
     Conversation,
     Creator,
@@ -25,7 +26,6 @@ from handlers.models import (
     Timer,
     utcnow,
 )
-from handlers.telemetry import OutboxCounts, snapshot
 
 POSTGRES = os.environ.get(
     "TEST_DATABASE_URL",

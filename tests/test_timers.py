@@ -17,11 +17,15 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from handlers.actions import AgentAction, AgentActionKind
-from handlers.casework import Kind
-from handlers.db import make_engine
-from handlers.kb_source import SHIPPED_KB, KbSource
-from handlers.models import (
+from handlers.cases.casework import Kind
+from handlers.contract.actions import AgentAction, AgentActionKind
+from handlers.kb.source import SHIPPED_KB, KbSource
+from handlers.oncall.schedule import Rotation
+from handlers.oncall.sla import OncallPolicy, parse_sla
+from handlers.oncall.timers import AUTO_CLOSE, NUDGE
+from handlers.router import Puente
+from handlers.storage.db import make_engine
+from handlers.storage.models import (
     AgentPost,
     Direction,
     Escalation,
@@ -31,11 +35,7 @@ from handlers.models import (
     Sender,
     Timer,
 )
-from handlers.oncall import Rotation
-from handlers.router import Puente
-from handlers.sla import OncallPolicy, parse_sla
-from handlers.timers import AUTO_CLOSE, NUDGE
-from handlers.triage import Rule, Triager
+from handlers.triage.classifier import Rule, Triager
 from tests.conftest import Creator, FakeClock
 
 ANA, BEA = "UANA", "UBEA"

@@ -8,10 +8,10 @@ from datetime import timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from handlers.db import make_engine
-from handlers.kb_source import KbSource
-from handlers.models import AgentPost
+from handlers.kb.source import KbSource
 from handlers.router import Puente
+from handlers.storage.db import make_engine
+from handlers.storage.models import AgentPost
 from tests.conftest import Creator, FakeClock
 
 

@@ -7,10 +7,10 @@ import re
 import pytest
 from sqlmodel import Session, select
 
-from handlers.casework import Kind
-from handlers.models import AgentPost, Direction, Escalation, Message
+from handlers.cases.casework import Kind
 from handlers.router import Puente
-from handlers.triage import Rule, Triager
+from handlers.storage.models import AgentPost, Direction, Escalation, Message
+from handlers.triage.classifier import Rule, Triager
 from tests.conftest import Creator
 
 
@@ -100,9 +100,9 @@ def test_a_complaint_the_kb_cannot_answer_gets_an_apology_and_a_person(triaged: 
 
 
 def test_an_agents_correction_teaches_triage(triaged: Puente) -> None:
-    from handlers.actions import AgentAction, AgentActionKind
-    from handlers.models import TriageExample
-    from handlers.semantic import SentenceEncoder
+    from handlers.contract.actions import AgentAction, AgentActionKind
+    from handlers.kb.matching.semantic import SentenceEncoder
+    from handlers.storage.models import TriageExample
 
     assert triaged.triager is not None
     triaged.triager = Triager(triaged.triager.rules, triaged.triager.idioms, [], SentenceEncoder())

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from bot.app import kb_questions
-from handlers.kb_source import KbSource
-from handlers.semantic import SentenceEncoder
-from handlers.triage import (
+from handlers.kb.matching.semantic import SentenceEncoder
+from handlers.kb.source import KbSource
+from handlers.triage.classifier import (
     CRITICAL_SIMILARITY,
     CUED_SHARE,
     KB_QUESTION,
@@ -31,7 +31,7 @@ from handlers.triage import (
     shipped,
     windows,
 )
-from handlers.triage_reasons import Reason
+from handlers.triage.reasons import Reason
 
 CLOSE = CRITICAL_SIMILARITY + 0.05
 LOOSE = CRITICAL_SIMILARITY - 0.02

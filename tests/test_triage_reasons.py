@@ -8,9 +8,9 @@ import tomllib
 import pytest
 
 from bot.adapters.slack_oncall import reason_text
-from handlers.i18n import translator
-from handlers.triage import DATA
-from handlers.triage_reasons import (
+from handlers.common.i18n import translator
+from handlers.triage.classifier import DATA
+from handlers.triage.reasons import (
     MAX_STORED,
     RULE_KEYS,
     VIP_RAISED,

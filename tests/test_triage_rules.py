@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from handlers.semantic import SentenceEncoder
-from handlers.triage import Triager, shipped
+from handlers.kb.matching.semantic import SentenceEncoder
+from handlers.triage.classifier import Triager, shipped
 
 
 @pytest.fixture(scope="module")

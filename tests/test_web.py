@@ -17,10 +17,10 @@ from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
 from bot.web import build_web_app
-from handlers.db import make_engine
-from handlers.delivery import Outbox
-from handlers.models import Direction, Message
+from handlers.delivery.outbox import Outbox
 from handlers.router import Puente
+from handlers.storage.db import make_engine
+from handlers.storage.models import Direction, Message
 from tests.conftest import Creator, FakeClock
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.telegram_api import FakeTelegram

@@ -16,12 +16,12 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.worker import run
-from handlers.actions import AgentAction, AgentActionKind
-from handlers.db import make_engine
-from handlers.kb_source import KbSource
-from handlers.models import AgentPost, Escalation, utcnow
+from handlers.contract.actions import AgentAction, AgentActionKind
+from handlers.kb.source import KbSource
+from handlers.oncall.timers import BATCH
 from handlers.router import Puente
-from handlers.timers import BATCH
+from handlers.storage.db import make_engine
+from handlers.storage.models import AgentPost, Escalation, utcnow
 from tests.conftest import REPO, Creator, FakeClock
 from tests.fakes.telegram_api import FakeTelegram
 from tests.serving import Service, telegram_config, wait_until

@@ -1,1 +1,1 @@
-"""Thin translators between chat platforms and :mod:`handlers.messages`."""
+"""Thin translators between chat platforms and :mod:`handlers.contract.messages`."""

@@ -8,8 +8,8 @@ import sys
 import uuid
 from typing import BinaryIO, TextIO
 
-from handlers.i18n import translator
-from handlers.messages import IncomingMessage, OutgoingMessage, Platform, Suggestion
+from handlers.common.i18n import translator
+from handlers.contract.messages import IncomingMessage, OutgoingMessage, Platform, Suggestion
 from handlers.router import HandlerResult, Puente
 
 PROMPT = "> "

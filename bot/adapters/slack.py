@@ -28,19 +28,19 @@ from slack_sdk.errors import SlackApiError
 from bot.adapters import slack_blocks as blocks
 from bot.adapters import slack_home as home
 from bot.adapters import slack_oncall
-from handlers.actions import ActionRejected, AgentAction, AgentActionKind
-from handlers.assist import case_context
-from handlers.cases import CaseView
-from handlers.casework import Kind
-from handlers.dashboard import dashboard, gap_by_key, review_draft, review_gap
-from handlers.delivery import AgentItem, AgentOutbox, Inbox, Outbound, Outbox
-from handlers.i18n import N_, negotiate, translator
-from handlers.kb_review import ReviewError
-from handlers.messages import IncomingMessage, Platform
-from handlers.models import as_utc
-from handlers.oncall_command import OncallCommand, OncallRequest
+from handlers.cases.assist import case_context
+from handlers.cases.casework import Kind
+from handlers.common.i18n import N_, negotiate, translator
+from handlers.contract.actions import ActionRejected, AgentAction, AgentActionKind
+from handlers.contract.case_view import CaseView
+from handlers.contract.messages import IncomingMessage, Platform
+from handlers.delivery.outbox import AgentItem, AgentOutbox, Inbox, Outbound, Outbox
+from handlers.insights.dashboard import dashboard, gap_by_key, review_draft, review_gap
+from handlers.kb.review import ReviewError
+from handlers.oncall.command import OncallCommand, OncallRequest
 from handlers.router import Puente
-from handlers.triage_reasons import render_stored
+from handlers.storage.models import as_utc
+from handlers.triage.reasons import render_stored
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ class SlackConfig:
     teams: tuple[tuple[str, str], ...] = field(default=())
     locale: str = "es"
     repeat_days: int = 10
-    claim_seconds: float = 60.0  # outbox lease (handlers.delivery.claim)
+    claim_seconds: float = 60.0  # outbox lease (handlers.delivery.outbox.claim)
 
 
 class SlackAdapter:
@@ -915,7 +915,7 @@ class _NoQueue(Exception):
 
 
 def blocks_attachment(file: dict[str, Any]) -> Any:
-    from handlers.messages import Attachment
+    from handlers.contract.messages import Attachment
 
     mimetype = str(file.get("mimetype") or "")
     kind = "photo" if mimetype.startswith("image/") else "document"

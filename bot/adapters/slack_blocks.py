@@ -15,11 +15,11 @@ from typing import Any
 
 from babel import Locale
 
-from handlers.cases import CaseView
-from handlers.i18n import N_, Translator, translator
-from handlers.privacy import mask
-from handlers.triage import PRIORITIES
-from handlers.triage_reasons import render_stored
+from handlers.common.i18n import N_, Translator, translator
+from handlers.common.privacy import mask
+from handlers.contract.case_view import CaseView
+from handlers.triage.classifier import PRIORITIES
+from handlers.triage.reasons import render_stored
 
 TAKE = "case_take"
 RETURN = "case_return"

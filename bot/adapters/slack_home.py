@@ -23,10 +23,10 @@ from bot.adapters.slack_blocks import (
     clip,
     escape,
 )
-from handlers.dashboard import Dashboard
-from handlers.gaps import GapCluster
-from handlers.i18n import translator
-from handlers.report import headline_lines
+from handlers.common.i18n import translator
+from handlers.insights.dashboard import Dashboard
+from handlers.insights.report import headline_lines
+from handlers.kb.gaps import GapCluster
 
 APPROVE_DRAFT = "kb_draft_approve"
 REJECT_DRAFT = "kb_draft_reject"

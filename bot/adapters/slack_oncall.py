@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from bot.adapters.slack_blocks import escape
-from handlers.i18n import N_, Translator
-from handlers.triage_reasons import render_stored
+from handlers.common.i18n import N_, Translator
+from handlers.triage.reasons import render_stored
 
 ONCALL_ROLES = ("page", "sla_reminder", "sla_breach", "creator_nudged", "auto_closed")
 REASONS = {

@@ -2,7 +2,7 @@
 
 In: every update is stored in the inbox before it is acknowledged (webhook: before the 200;
 polling: before the next ``getUpdates`` confirms it), then turned into one
-:class:`~handlers.messages.IncomingMessage` and handed to the handler layer.
+:class:`~handlers.contract.messages.IncomingMessage` and handed to the handler layer.
 Out: replies wait in the outbox; one task per chat sends them in order, at most one message a
 second per private chat (three seconds per group), 30 a second overall, honouring 429
 ``retry_after`` and backing off on network errors.
@@ -51,12 +51,12 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from handlers.db import retrying
-from handlers.delivery import Inbox, Outbound, Outbox
-from handlers.i18n import N_, translator
-from handlers.messages import Attachment, IncomingMessage, Platform
+from handlers.common.i18n import N_, translator
+from handlers.common.text import split_text
+from handlers.contract.messages import Attachment, IncomingMessage, Platform
+from handlers.delivery.outbox import Inbox, Outbound, Outbox
 from handlers.router import Puente
-from handlers.text import split_text
+from handlers.storage.db import retrying
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -112,7 +112,7 @@ class TelegramConfig:
     webhook_url: str | None = None
     webhook_secret: str | None = None
     max_per_second: float = 30.0
-    claim_seconds: float = 60.0  # outbox lease (handlers.delivery.claim)
+    claim_seconds: float = 60.0  # outbox lease (handlers.delivery.outbox.claim)
 
 
 def to_incoming(message: Message, *, bot_id: int, bot_username: str) -> IncomingMessage | None:

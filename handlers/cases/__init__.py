@@ -1,0 +1,1 @@
+"""The agents' desk: cases, what agents see of them, assist."""

@@ -1,0 +1,1 @@
+"""Shared helpers: localisation, text hygiene, privacy masking."""

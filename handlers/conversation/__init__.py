@@ -1,0 +1,1 @@
+"""A creator's turn: the conversation state machine, intents and commands."""

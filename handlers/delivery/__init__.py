@@ -1,0 +1,1 @@
+"""The durable edges: raw updates in (inbox), outbound messages out (outboxes)."""

@@ -1,0 +1,1 @@
+"""Insights: facts, metrics, repeat complaints, the workbook, dashboard and telemetry."""

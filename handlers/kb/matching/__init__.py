@@ -1,0 +1,1 @@
+"""Matching a creator's message to KB articles: normalisation, words and meaning."""

@@ -1,0 +1,1 @@
+"""On call: the rotation, SLA targets, paging, durable timers and the /oncall command."""

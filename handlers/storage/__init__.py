@@ -1,0 +1,1 @@
+"""Storage: tables, engines, query functions and migrations."""

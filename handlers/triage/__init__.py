@@ -1,0 +1,1 @@
+"""Risk triage: priority and category for every message, reasons, safety replies."""

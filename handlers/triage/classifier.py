@@ -1,0 +1,483 @@
+"""Risk triage: a priority and a category for every creator message, with reasons an agent
+can read.
+
+Two readers agree or overrule each other: precise rules (``data/rules.toml``), whose
+matches are vetoed by everyday idioms ("me muero de risa"), and a nearest-example classifier
+over a multilingual sentence encoder with labelled examples written for Puente
+(``data/examples.jsonl``). Critical categories are raised on either reader's word.
+
+The example reader is a k-nearest-neighbour vote: each of the closest examples votes for its
+category with a weight that falls off with its distance from the closest one, so one very close
+example outweighs several loose ones. A message is critical when most of that weight sits on
+critical categories and the closest critical example is close enough; a unanimous
+neighbourhood may be a little further away. Long messages are also read in overlapping windows
+of a few sentences, each voting on its own, so a goodbye note at the end of a long story about
+payments is not outvoted by the rest.
+
+Everyday support questions can sit near a cry for help ("se corta la imagen en mis lives" and
+"cortarme", "lives" and "life"). The live KB's question variants are known-benign: when the
+examples alone read a message as critical, the KB's questions join the vote as neighbours of
+no category, and the message pages only if it is still critical and closer to a critical example
+than to any KB question. They only weaken example-only evidence: critical rules and cued votes
+page as before.
+
+The same holds one level down: "olvidé mi contraseña, no puedo entrar" sits near "me
+hackearon la cuenta, no puedo entrar". An example-only reading of a hacked account, a fraud or
+harassment gives way to a closer KB question, so the KB answers instead of a case opening;
+unless the text carries a cue of that category ("nunca compré", "me hackearon") or the KB
+question's own article is about an incident (one of its questions matches a P1/P2 rule: its
+questions are legitimately P2 and calm nothing).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import re
+import tomllib
+from collections.abc import Callable, Sequence, Set
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from handlers.common.i18n import translator
+from handlers.common.text import fold
+from handlers.kb.matching.normalize import squeeze
+from handlers.kb.matching.semantic import SentenceEncoder
+from handlers.triage.reasons import VIP_RAISED, Reason
+
+log = logging.getLogger(__name__)
+
+DATA = Path(__file__).parent / "data"
+PRIORITIES = {
+    "self_harm": "P1",
+    "child_safety": "P1",
+    "violent_threat": "P1",
+    "sextortion": "P1",
+    "account_compromise": "P2",
+    "payment_fraud": "P2",
+    "harassment": "P2",
+    "legal": "P2",
+    "vip_incident": "P2",
+    "human_request": "P3",
+    "complaint": "P3",
+    "none": "P4",
+}
+CRITICAL = tuple(c for c, p in PRIORITIES.items() if p == "P1")
+ORDINARY = tuple(c for c, p in PRIORITIES.items() if p != "P1")
+# P2 readings a closer how-to KB question can calm: topics the KB explains ("¿cómo cambio mi
+# correo?" near "cambiaron mi correo"); legal and VIP incidents are about the stakes, not the topic
+CALMABLE = ("account_compromise", "payment_fraud", "harassment")
+KB_QUESTION = "kb_question"  # the label of known-benign neighbours (not a category)
+NEIGHBOURS = 10  # examples that vote
+SHARPNESS = 0.07  # a neighbour this much less similar than the closest one weighs 1/e as much
+CRITICAL_SHARE = 0.5  # at least this share of the vote on critical categories ...
+CRITICAL_SIMILARITY = 0.46  # ... and the closest critical example this close: P1
+UNANIMOUS_SHARE = 0.8  # a neighbourhood this critical ...
+UNANIMOUS_SIMILARITY = 0.41  # ... may be this far away
+CUED_SHARE = 0.2  # with a cue of the category in the text, this critical share is enough
+SIMILARITY = 0.45  # below this the nearest non-critical example says nothing
+WINDOW_CHARS = 160  # longer messages are also read sentence by sentence, and in pairs this long
+MAX_SENTENCES = 24  # sentences of a long message read on their own (throughput)
+QUOTE_CHARS = 80
+SENTENCE_END = re.compile(r"(?<=[.!?…\n])\s+")
+
+
+@dataclass(frozen=True, slots=True)
+class Triage:
+    priority: str
+    category: str
+    reasons: tuple[Reason, ...]
+
+    def texts(self, locale: str = "en") -> list[str]:
+        """The reasons in words (English by default: ``puente triage``'s machine interface)."""
+        t = translator(locale)
+        return [reason.render(t) for reason in self.reasons]
+
+    def as_json(self, locale: str = "en") -> dict[str, object]:
+        return {"priority": self.priority, "category": self.category, "reasons": self.texts(locale)}
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    category: str
+    reason: str  # a catalog key (triage_reasons.RULE_KEYS); plain text renders as itself
+    patterns: tuple[re.Pattern[str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    text: str
+    category: str
+
+
+@dataclass(frozen=True, slots=True)
+class Benign:
+    """Known-benign texts (the live KB's question variants): unit vectors and their articles."""
+
+    matrix: np.ndarray  # one unit vector per question
+    owners: tuple[str, ...]  # the article of each question
+    texts: tuple[str, ...] = ()  # the questions themselves (to tell incident articles)
+
+    def without(self, owner: str) -> Benign:
+        """The same questions but ``owner``'s (leave-one-article-out measuring)."""
+        keep = [i for i, o in enumerate(self.owners) if o != owner]
+        texts = tuple(self.texts[i] for i in keep) if self.texts else ()
+        return Benign(self.matrix[keep], tuple(self.owners[i] for i in keep), texts)
+
+    def questions(self, owner: str) -> list[str]:
+        return [t for o, t in zip(self.owners, self.texts, strict=True) if o == owner]
+
+
+@dataclass(frozen=True, slots=True)
+class Neighbourhood:
+    """How the closest labelled examples vote: weight and closest example per category."""
+
+    votes: dict[str, float]
+    closest: dict[str, tuple[float, str]]  # category -> (similarity, example text)
+    # the same vote with known-benign questions among the neighbours, for P1 decisions only
+    calm: Neighbourhood | None = None
+    # how close the closest KB question is, when its article reports no incident (P2 decisions)
+    quiet: float = -1.0
+
+    def share(self, categories: Sequence[str]) -> float:
+        total = sum(self.votes.values())
+        return sum(self.votes.get(c, 0.0) for c in categories) / total if total else 0.0
+
+    def leader(self, categories: Sequence[str]) -> str | None:
+        """The category with the most weight among ``categories``, if any voted."""
+        present = [c for c in categories if c in self.votes]
+        return max(present, key=self.votes.__getitem__) if present else None
+
+    def reason(self, category: str, seen: Reason | None = None) -> Reason:
+        """The closest example of ``category``, after what was ``seen`` in the text, if any."""
+        similarity, example = self.closest[category]
+        key, quote = (seen.key, seen.quote) if seen else ("", "")
+        return Reason(key, quote, category, similarity, _quote(example))
+
+
+def prepare(text: str) -> str:
+    """Folded text with squeezed repeats: what rules are written against."""
+    return " ".join(squeeze(word) for word in fold(text).split())
+
+
+class Triager:
+    def __init__(
+        self,
+        rules: Sequence[Rule],
+        idioms: Sequence[re.Pattern[str]],
+        examples: Sequence[Example],
+        encoder: SentenceEncoder | None = None,
+        cues: Sequence[Rule] = (),
+        benign: Callable[[], Benign | None] | None = None,
+    ) -> None:
+        self.rules = tuple(rules)
+        # the live KB's questions (read per message: the KB reloads), see ``Benign``
+        self.benign = benign
+        self.idioms = tuple(idioms)
+        self.cues = tuple(cues)
+        self.examples = tuple(examples)
+        self.encoder = encoder
+        self.matrix = (
+            encoder.encode_many([e.text for e in self.examples])
+            if encoder is not None and self.examples
+            else None
+        )
+        # which articles of the current KB are about an incident (see _incident)
+        self._incidents: tuple[Benign | None, dict[str, bool]] = (None, {})
+
+    def learn(self, text: str, category: str) -> None:
+        """Add a labelled example (an agent's correction) to what the triager compares with."""
+        if category not in PRIORITIES or not text.strip():
+            return
+        self.examples = (*self.examples, Example(text, category))
+        if self.encoder is not None:
+            vector = self.encoder.encode_many([text])
+            self.matrix = vector if self.matrix is None else np.vstack([self.matrix, vector])
+
+    def classify(self, text: str, *, vip: bool = False) -> Triage:
+        folded = prepare(text)
+        if not folded:
+            return Triage("P4", "none", ())
+        ruled = self._rules(folded)
+        cues = self._matches(self.cues, folded) if self.matrix is not None else []
+        hoods = self._neighbourhoods(text, cued={category for category, _ in cues})
+        # "me muero de risa" is close in meaning to a cry for help, and isn't
+        idiom = self._idiom(folded)
+        if hoods and not idiom:
+            cued = next(filter(None, (_cued_vote(hood, cues) for hood in hoods)), None)
+            if cued is not None:
+                ruled.append(cued)
+        category, reasons = self._decide(ruled, hoods, idiom=idiom, cues=cues)
+        priority = PRIORITIES[category]
+        if vip and priority == "P3":
+            priority = "P2"
+            reasons = (*reasons, Reason(VIP_RAISED))
+        return Triage(priority, category, reasons)
+
+    def _idiom(self, folded: str) -> bool:
+        return any(pattern.search(folded) for pattern in self.idioms)
+
+    def _rules(self, folded: str) -> list[tuple[str, Reason]]:
+        """(category, reason) for every rule that matched outside an everyday idiom."""
+        return self._matches(self.rules, folded)
+
+    def _matches(self, rules: Sequence[Rule], folded: str) -> list[tuple[str, Reason]]:
+        idiom_spans = [m.span() for p in self.idioms for m in p.finditer(folded)]
+        found: list[tuple[str, Reason]] = []
+        for rule in rules:
+            for pattern in rule.patterns:
+                match = pattern.search(folded)
+                if match and not _inside(match.span(), idiom_spans):
+                    found.append((rule.category, Reason(rule.reason, _quote(match.group(0)))))
+                    break
+        return found
+
+    def _neighbourhoods(self, text: str, cued: Set[str] = frozenset()) -> list[Neighbourhood]:
+        """The whole message's neighbourhood, then each window's for a long message."""
+        if self.encoder is None or self.matrix is None:
+            return []
+        text = text[:2000]
+        benign = self.benign() if self.benign is not None else None
+        parts = (text, *windows(text))
+        return [self._nearest(self.encoder.encode(part), benign, cued) for part in parts]
+
+    def _nearest(
+        self, vector: np.ndarray, benign: Benign | None = None, cued: Set[str] = frozenset()
+    ) -> Neighbourhood:
+        """The closest labelled examples' weighted votes; when they read critical, also the
+        vote with the known-benign questions among the neighbours; when they read a P2
+        category the text has no cue of, how close the closest how-to KB question is."""
+        assert self.matrix is not None
+        scores = self.matrix @ vector
+        hood = _vote(scores, self._example)
+        if benign is None or not len(benign.owners):
+            return hood
+        calmable, critical = _calmable(hood, cued), _critical_vote(hood) is not None
+        if not (calmable or critical):
+            return hood  # most messages: no product with the KB's questions at all
+        kb_scores = benign.matrix @ vector
+        if calmable:
+            hood = Neighbourhood(hood.votes, hood.closest, quiet=self._quiet(benign, kb_scores))
+        if not critical:
+            return hood
+        count = len(scores)
+
+        def either(index: int) -> tuple[str, str]:
+            # KB questions vote for no category: they dilute the critical share
+            if index < count:
+                return self._example(index)
+            return KB_QUESTION, benign.owners[index - count]
+
+        calm = _vote(np.concatenate([scores, kb_scores]), either)
+        return Neighbourhood(hood.votes, hood.closest, calm, hood.quiet)
+
+    def _quiet(self, benign: Benign, kb_scores: np.ndarray) -> float:
+        """The similarity of the closest KB question, unless its article is about an incident
+        (then -1: nothing to calm)."""
+        best = int(np.argmax(kb_scores))
+        if not benign.texts or self._incident(benign.owners[best], benign):
+            return -1.0
+        return float(kb_scores[best])
+
+    def _incident(self, owner: str, benign: Benign) -> bool:
+        """Whether a KB article is about an incident: one of its questions matches a P1 or P2
+        rule ("me hackearon la cuenta"). Such an article's questions calm no P2 reading; a
+        how-to article's ("olvidé mi contraseña") do."""
+        if self._incidents[0] is not benign:
+            self._incidents = (benign, {})
+        known = self._incidents[1]
+        if owner not in known:
+            known[owner] = any(
+                PRIORITIES[category] in ("P1", "P2")
+                for text in benign.questions(owner)
+                for category, _ in self._rules(prepare(text))
+            )
+        return known[owner]
+
+    def _example(self, index: int) -> tuple[str, str]:
+        """(category, text) of the ``index``-th labelled example."""
+        example = self.examples[index]
+        return example.category, example.text
+
+    @staticmethod
+    def _decide(
+        ruled: list[tuple[str, Reason]],
+        hoods: Sequence[Neighbourhood],
+        *,
+        idiom: bool = False,
+        cues: Sequence[tuple[str, Reason]] = (),
+    ) -> tuple[str, tuple[Reason, ...]]:
+        """Critical rules, then a critical reading of the message or one of its windows, then
+        ordinary rules, then the whole message's nearest ordinary examples."""
+        critical = [(c, r) for c, r in ruled if PRIORITIES[c] == "P1"]
+        if critical:
+            return critical[0][0], tuple(r for _, r in critical)
+        for hood in () if idiom else hoods:
+            category = _critical_vote(hood)
+            if category is not None:
+                return category, (hood.reason(category),)
+        if ruled:
+            ranked = sorted(ruled, key=lambda item: PRIORITIES[item[0]])
+            return ranked[0][0], tuple(r for _, r in ranked)
+        if hoods:
+            nearest = hoods[0]
+            category = _ordinary_vote(nearest)
+            if category != "none":
+                seen = next((reason for cued, reason in cues if cued == category), None)
+                return category, (nearest.reason(category, seen=seen),)
+        return "none", ()
+
+
+def _vote(scores: np.ndarray, describe: Callable[[int], tuple[str, str]]) -> Neighbourhood:
+    """The ``NEIGHBOURS`` highest-scoring texts' weighted votes for their labels;
+    ``describe(index)`` is the (label, text) of a scored row."""
+    top = np.argsort(scores)[::-1][:NEIGHBOURS]
+    weights = np.exp((scores[top] - scores[top[0]]) / SHARPNESS)
+    votes: dict[str, float] = {}
+    closest: dict[str, tuple[float, str]] = {}
+    for index, weight in zip(top, weights, strict=True):
+        label, text = describe(int(index))
+        votes[label] = votes.get(label, 0.0) + float(weight)
+        closest.setdefault(label, (float(scores[index]), text))
+    return Neighbourhood(votes, closest)
+
+
+def _ordinary_vote(nearest: Neighbourhood) -> str:
+    """The non-critical category the closest examples read ("none" when none is close enough);
+    a P2 reading gives way to a closer question of a KB article about no incident."""
+    category = nearest.leader(ORDINARY)
+    if category is None or nearest.closest[category][0] < SIMILARITY:
+        return "none"
+    if category in CALMABLE and nearest.quiet >= nearest.closest[category][0]:
+        return "none"
+    return category
+
+
+def _calmable(nearest: Neighbourhood, cued: Set[str]) -> bool:
+    """Whether the examples read a P2 category a how-to KB question may calm: not when the
+    text carries a cue of it ("nunca compré", "me hackearon")."""
+    category = nearest.leader(ORDINARY)
+    return category in CALMABLE and category not in cued
+
+
+def _critical_vote(nearest: Neighbourhood) -> str | None:
+    """The critical category the examples read, if it is critical and close enough, and still
+    is with the known-benign questions among the neighbours."""
+    category = _example_vote(nearest)
+    if category is None or nearest.calm is None:
+        return category
+    closest_critical = max(nearest.closest[c][0] for c in CRITICAL if c in nearest.closest)
+    if nearest.calm.closest.get(KB_QUESTION, (-1.0, ""))[0] >= closest_critical:
+        return None
+    return category if _example_vote(nearest.calm) is not None else None
+
+
+def _example_vote(nearest: Neighbourhood) -> str | None:
+    """The critical category the neighbourhood reads, if it is critical and close enough."""
+    category = nearest.leader(CRITICAL)
+    if category is None:
+        return None
+    share = nearest.share(CRITICAL)
+    similarity = max(nearest.closest[c][0] for c in CRITICAL if c in nearest.closest)
+    if share >= CRITICAL_SHARE and similarity >= CRITICAL_SIMILARITY:
+        return category
+    if share >= UNANIMOUS_SHARE and similarity >= UNANIMOUS_SIMILARITY:
+        return category
+    return None
+
+
+def _cued_vote(nearest: Neighbourhood, cues: list[tuple[str, Reason]]) -> tuple[str, Reason] | None:
+    """A critical category both cued in the text and close in meaning, as a (category, reason)."""
+    if nearest.share(CRITICAL) < CUED_SHARE:
+        return None
+    similarity = max(nearest.closest[c][0] for c in CRITICAL if c in nearest.closest)
+    if similarity < CRITICAL_SIMILARITY:
+        return None
+    close = [(c, reason) for c, reason in cues if c in CRITICAL and c in nearest.closest]
+    if not close:
+        return None
+    category, reason = max(close, key=lambda item: nearest.votes[item[0]])
+    return category, nearest.reason(category, seen=reason)
+
+
+def windows(text: str) -> list[str]:
+    """Each sentence of a long text, and each pair of consecutive sentences that fits a window
+    (none for a short text): a few words of farewell are read apart from the rest."""
+    if len(text) <= WINDOW_CHARS:
+        return []
+    sentences = [s.strip() for s in SENTENCE_END.split(text) if s.strip()][:MAX_SENTENCES]
+    if len(sentences) < 2:
+        return []
+    pairs = [f"{a} {b}" for a, b in itertools.pairwise(sentences) if len(a) + len(b) < WINDOW_CHARS]
+    return list(dict.fromkeys([*sentences, *pairs]))
+
+
+def _inside(span: tuple[int, int], spans: Sequence[tuple[int, int]]) -> bool:
+    return any(start <= span[0] and span[1] <= end for start, end in spans)
+
+
+def _quote(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= QUOTE_CHARS else text[: QUOTE_CHARS - 1] + "…"
+
+
+def load_rules(path: Path = DATA / "rules.toml") -> tuple[list[Rule], list[re.Pattern[str]]]:
+    if not path.exists():
+        log.warning("triage rules %s are missing: triage reads examples only", path)
+        return [], []
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    idioms = [_compile(p, data) for block in data.get("idiom", []) for p in block["patterns"]]
+    return _blocks(data, "rule"), idioms
+
+
+def load_cues(path: Path = DATA / "rules.toml") -> list[Rule]:
+    """Cue words per critical category: evidence that only counts with close examples."""
+    if not path.exists():
+        return []
+    return _blocks(tomllib.loads(path.read_text(encoding="utf-8")), "cue")
+
+
+def _blocks(data: dict[str, Any], kind: str) -> list[Rule]:
+    """The ``[[rule]]`` or ``[[cue]]`` blocks of the rules file, for known categories."""
+    return [
+        Rule(
+            block["category"], block["reason"], tuple(_compile(p, data) for p in block["patterns"])
+        )
+        for block in data.get(kind, [])
+        if block["category"] in PRIORITIES
+    ]
+
+
+FRAGMENT = re.compile(r"\{\{(\w+)\}\}")
+
+
+def _compile(pattern: str, data: dict[str, Any]) -> re.Pattern[str]:
+    """A pattern of the rules file with its ``{{name}}`` fragments (``[fragments]``) filled in,
+    so a long alternation such as the ways of hurting someone is written once."""
+    fragments = data.get("fragments", {})
+    return re.compile(FRAGMENT.sub(lambda m: f"(?:{fragments[m.group(1)]})", pattern))
+
+
+def load_examples(path: Path = DATA / "examples.jsonl") -> list[Example]:
+    if not path.exists():
+        log.warning("triage examples %s are missing: triage reads rules only", path)
+        return []
+    examples = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            item = json.loads(line)
+            if item.get("category") in PRIORITIES:
+                examples.append(Example(item["text"], item["category"]))
+    return examples
+
+
+@cache
+def shipped(encoder: SentenceEncoder | None = None) -> Triager:
+    """The triager built from the shipped data files (once per encoder)."""
+    rules, idioms = load_rules()
+    return Triager(rules, idioms, load_examples(), encoder, cues=load_cues())
