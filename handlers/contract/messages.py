@@ -15,6 +15,7 @@ class Platform(StrEnum):
     CONSOLE = "console"
     TELEGRAM = "telegram"
     SLACK = "slack"
+    WHATSAPP = "whatsapp"
 
 
 @dataclass(frozen=True, slots=True)
