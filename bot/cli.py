@@ -19,7 +19,12 @@ from bot.cli_kb import add_commands as add_kb_commands
 from bot.cli_tickets import tickets as tickets_command
 from bot.config import Settings
 from bot.logs import configure as configure_logging
-from bot.safe_errors import database_problem, quiet_broken_pipe, url_problem
+from bot.safe_errors import (
+    configured_secrets,
+    database_problem,
+    quiet_broken_pipe,
+    url_problem,
+)
 from handlers.common.i18n import SUPPORTED_LOCALES, negotiate
 from handlers.kb.articles import KnowledgeBase
 from handlers.kb.files import KbFormatError, read_kb_file
@@ -38,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         fields = ", ".join(str(e["loc"][0]) for e in exc.errors() if e.get("loc"))
         print(f"error: invalid configuration in the environment: {fields}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.log_level, settings.log_format, configured_secrets(settings))
     problem = url_problem(settings.database_url)
     if problem:
         print(f"error: {problem}", file=sys.stderr)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import suppress
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
+from bot.config import Settings
 from handlers.storage.db import normalise_url
 
 
@@ -56,3 +58,21 @@ def quiet_broken_pipe() -> None:
     last flush doesn't print a second traceback."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
+
+
+def configured_secrets(settings: Settings) -> list[str | None]:
+    """Every secret value the settings hold, for the log redaction to replace literally."""
+    secrets: list[str | None] = [
+        settings.telegram_bot_token,
+        settings.telegram_webhook_secret,
+        settings.slack_bot_token,
+        settings.slack_signing_secret,
+        settings.slack_app_token,
+    ]
+    if settings.telegram_bot_token:
+        from bot.adapters.telegram import webhook_secret
+
+        secrets.append(webhook_secret(settings.telegram_bot_token, None))
+    with suppress(ArgumentError, ValueError):
+        secrets.append(make_url(normalise_url(settings.database_url)).password)
+    return secrets
