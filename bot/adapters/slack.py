@@ -28,6 +28,7 @@ from slack_sdk.errors import SlackApiError
 from bot.adapters import slack_blocks as blocks
 from bot.adapters import slack_home as home
 from bot.adapters import slack_oncall
+from bot.outage import REFUSALS
 from handlers.cases.assist import case_context
 from handlers.cases.casework import Kind
 from handlers.common.i18n import N_, negotiate, translator
@@ -243,8 +244,8 @@ class SlackAdapter:
             return BoltResponse(status=400, body="event without event_id")
         try:
             row = self.inbox.accept(platform=PLATFORM, key=event_id, payload=json.dumps(body))
-        except Exception:
-            log.exception("slack: could not store event %s; Slack will retry", event_id)
+        except Exception as exc:
+            REFUSALS.refused("slack", exc)
             return BoltResponse(status=503, body="storage unavailable")
         if row is None:
             return BoltResponse(status=200, body="")

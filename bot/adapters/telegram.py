@@ -51,6 +51,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
+from bot.outage import REFUSALS
 from handlers.common.i18n import N_, translator
 from handlers.common.text import split_text
 from handlers.contract.messages import Attachment, IncomingMessage, Platform
@@ -295,8 +296,8 @@ class TelegramAdapter:
             return 400, "not a Telegram update"
         try:
             row = await self._store(update_id, payload)
-        except Exception:
-            log.exception("telegram: could not store update %s; Telegram will retry", update_id)
+        except Exception as exc:
+            REFUSALS.refused("telegram", exc)
             return 503, "storage unavailable"
         if row is not None:
             self._spawn(self._process(row, payload))
@@ -340,8 +341,8 @@ class TelegramAdapter:
                 update_id = int(payload["update_id"])
                 try:
                     row = await self._store(update_id, payload)
-                except Exception:  # the database is away: not confirmed, so fetched again
-                    log.exception("telegram: could not store update %s; retrying", update_id)
+                except Exception as exc:  # the database is away: not confirmed, so fetched again
+                    REFUSALS.refused("telegram", exc)
                     await asyncio.sleep(1)
                     break
                 offset = update_id + 1
