@@ -116,3 +116,13 @@ def test_progress_is_drawn_on_a_terminal_and_never_into_a_pipe(tmp_path: Path) -
     os.close(leader)
     assert done.returncode == 0
     assert "importing kb.csv" in drawn
+
+
+def test_numbered_options_survive_between_runs_for_the_same_user(tmp_path: Path) -> None:
+    offer = puente(tmp_path, "chat", "--user", "e", stdin=lines("lo de los regalos"))
+    options = [line.strip() for line in offer.stdout.splitlines() if line.startswith("  2) ")]
+    assert options, offer.stdout
+    picked = puente(tmp_path, "chat", "--user", "e", stdin=lines("2"))
+    assert "no encontré" not in picked.stdout
+    other = puente(tmp_path, "chat", "--user", "f", stdin=lines("2"))
+    assert "no encontré" in other.stdout  # another creator's run has no offer to pick from

@@ -7,6 +7,7 @@ from handlers.contract.messages import Attachment
 from handlers.delivery.outbox import Inbox
 from handlers.kb.matching.matcher import MatchPolicy
 from handlers.router import (
+    HUMAN_PAYLOAD,
     ActionRejected,
     AgentAction,
     AgentActionKind,
@@ -395,3 +396,11 @@ def test_laughter_is_small_talk_not_a_miss(creator: Creator, puente: Puente) -> 
     for _ in range(3):
         assert creator.says("jajaja 😂").replies[0].text.startswith("😄")
     assert state(puente) is ConversationState.BOT
+
+
+def test_a_typed_number_picks_from_the_stored_offer(creator: Creator) -> None:
+    offer = creator.says("qwzx plorf").replies[-1]
+    assert [s.payload for s in offer.suggestions] == [HUMAN_PAYLOAD]
+    picked = creator.says("1")
+    assert picked.replies and "#" in picked.replies[0].text  # the human button: a case
+    assert creator.says("1").replies[0].text != picked.replies[0].text  # the offer is used up
