@@ -130,3 +130,10 @@ def test_unknown_extensions_are_refused_both_ways(tmp_path: Path, name: str) -> 
 def test_a_missing_file_is_one_problem(tmp_path: Path) -> None:
     with pytest.raises(KbFormatError, match="cannot read the file"):
         read_kb_file(tmp_path / "missing.csv")
+
+
+def test_xlsx_export_cleans_control_characters_stored_before(tmp_path: Path) -> None:
+    path = tmp_path / "kb.xlsx"
+    write_kb_file(path, [KbRow("a", "es", "gifts", ("P\x07",), "Hola\x07mundo")])
+    (row,) = read_kb_file(path)
+    assert (row.questions, row.answer) == (("P",), "Holamundo")

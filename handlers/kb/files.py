@@ -44,6 +44,9 @@ class KbFormatError(ValueError):
     def __init__(self, path: Path, problems: list[tuple[int, str]]) -> None:
         self.path = path
         self.problems = problems
+        if len(problems) == 1 and not problems[0][0]:  # about the whole file: one line
+            super().__init__(f"{path}: {problems[0][1]}")
+            return
         shown = problems[:MAX_PROBLEMS_SHOWN]
         lines = [f"  line {line}: {message}" if line else f"  {message}" for line, message in shown]
         if len(problems) > len(shown):
@@ -229,8 +232,8 @@ def _write_xlsx(path: Path, records: list[list[str]]) -> None:
     sheet = workbook.active
     sheet.title = "kb"
     sheet.append(list(COLUMNS))
-    for record in records:
-        sheet.append(record)
+    for record in records:  # articles stored before import refused control characters
+        sheet.append([_CONTROL.sub("", value) for value in record])
         for cell in sheet[sheet.max_row]:
             if isinstance(cell.value, str) and cell.value.startswith("="):
                 cell.data_type = "s"  # text that looks like a formula stays text
