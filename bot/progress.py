@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TextIO
+from typing import TextIO, TypeVar
 
 Advance = Callable[[int], None]
+T = TypeVar("T")
 
 
 def on_terminal(stream: TextIO | None = None) -> bool:
@@ -33,6 +34,6 @@ def progress(description: str, total: int | None) -> Iterator[Advance]:
         yield lambda steps: bar.advance(task, steps)
 
 
-def chunks(items: list, size: int) -> Iterator[list]:  # type: ignore[type-arg]
+def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
