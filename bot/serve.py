@@ -6,11 +6,11 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
 
 import uvicorn
 
+from bot.adapters.base import ChatAdapter, FileFetchers
 from bot.app import build_puente
 from bot.config import Settings, items, pairs
 from bot.web import build_web_app
@@ -19,7 +19,7 @@ from handlers.router import Puente
 log = logging.getLogger("puente.serve")
 
 
-def telegram_adapter(puente: Puente, settings: Settings, files: dict[str, Any]) -> Any:
+def telegram_adapter(puente: Puente, settings: Settings, files: FileFetchers) -> ChatAdapter | None:
     if not settings.telegram_bot_token:
         log.warning("telegram: not started (set TELEGRAM_BOT_TOKEN to start it)")
         return None
@@ -33,11 +33,14 @@ def telegram_adapter(puente: Puente, settings: Settings, files: dict[str, Any]) 
         webhook_secret=settings.telegram_webhook_secret,
         max_per_second=settings.telegram_max_per_second,
         claim_seconds=settings.claim_seconds,
+        max_body=settings.max_body_bytes,
     )
     return TelegramAdapter(puente, config, files=files)
 
 
-def slack_adapter(puente: Puente, settings: Settings, wake: Any, files: Any) -> Any:
+def slack_adapter(
+    puente: Puente, settings: Settings, wake: Callable[[], None], files: FileFetchers
+) -> ChatAdapter | None:
     if not settings.slack_bot_token:
         log.warning("slack: not started (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET)")
         return None
@@ -56,26 +59,35 @@ def slack_adapter(puente: Puente, settings: Settings, wake: Any, files: Any) -> 
         repeat_days=settings.repeat_days,
         locale=settings.slack_locale,
         claim_seconds=settings.claim_seconds,
+        max_body=settings.max_body_bytes,
     )
     return SlackAdapter(puente, config, wake=wake, files=files)
 
 
-async def serve(settings: Settings) -> int:
-    puente = build_puente(settings)
-    files: dict[str, Any] = {}
-    telegram = telegram_adapter(puente, settings, files)
-    adapters: list[Any] = [telegram] if telegram else []
+def build_adapters(puente: Puente, settings: Settings) -> list[ChatAdapter]:
+    """Every configured platform's adapter; each can relay files from the others and wake them
+    all (an agent's action on one platform stores replies for another)."""
+    files: FileFetchers = {}
+    adapters: list[ChatAdapter] = []
 
     def wake_all() -> None:
         for adapter in adapters:
             adapter.wake()
 
-    slack = slack_adapter(puente, settings, wake_all, files)
-    if telegram is not None:
-        files["telegram"] = telegram.download
-    if slack is not None:
-        files["slack"] = slack.download
-        adapters.append(slack)
+    built = (
+        telegram_adapter(puente, settings, files),
+        slack_adapter(puente, settings, wake_all, files),
+    )
+    for adapter in built:
+        if adapter is not None:
+            adapters.append(adapter)
+            files[adapter.platform.value] = adapter.download
+    return adapters
+
+
+async def serve(settings: Settings) -> int:
+    puente = build_puente(settings)
+    adapters = build_adapters(puente, settings)
     embedded = puente.kb.embed_all()  # a new or large KB: embed it all before serving
     if embedded:
         log.warning("kb: embedded %d new questions", embedded)
@@ -89,10 +101,8 @@ async def serve(settings: Settings) -> int:
 
     app = build_web_app(
         puente,
-        telegram=telegram,
-        slack=slack,
+        adapters,
         on_shutdown=stop_adapters,
-        max_body=settings.max_body_bytes,
         health_timeout=settings.health_timeout,
     )
     server = _Server(
