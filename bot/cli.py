@@ -41,10 +41,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings()
     except ValidationError as exc:
-        fields = ", ".join(str(e["loc"][0]) for e in exc.errors() if e.get("loc"))
-        print(f"error: invalid configuration in the environment: {fields}", file=sys.stderr)
+        problems = "; ".join(_problem(e["loc"][0], e["msg"]) for e in exc.errors() if e["loc"])
+        print(f"error: invalid configuration in the environment: {problems}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.operations.log_level, settings.operations.log_format)
     try:
         return int(args.func(args, settings) or 0)
     except KbFormatError as exc:
@@ -126,7 +126,7 @@ def _parser() -> argparse.ArgumentParser:
 def _chat(args: argparse.Namespace, settings: Settings) -> int:
     from bot.adapters.console import ConsoleChat
 
-    locale = args.locale or negotiate(settings.default_locale)
+    locale = args.locale or negotiate(settings.matching.default_locale)
     return ConsoleChat(build_puente(settings), locale=locale, user=args.user).run()
 
 
@@ -147,7 +147,7 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
 
         print(f"wrote {new_revision(args.new)}")
         return 0
-    engine = make_engine(settings.database_url, check_schema=False)
+    engine = make_engine(settings.operations.database_url, check_schema=False)
     try:
         print(f"database at revision {migrate(engine)}")
     finally:
@@ -162,9 +162,9 @@ def _worker(_: argparse.Namespace, settings: Settings) -> int:
 
 
 def _tickets(args: argparse.Namespace, settings: Settings) -> int:
-    t = translator(args.locale or settings.default_locale)
+    t = translator(args.locale or settings.matching.default_locale)
     statuses = store.OPEN_STATUSES if args.open else None
-    with Session(make_engine(settings.database_url)) as session:
+    with Session(make_engine(settings.operations.database_url)) as session:
         cases = store.list_escalations(session, statuses=statuses)
     if args.json:
         for case, creator in cases:
@@ -186,7 +186,7 @@ def _tickets(args: argparse.Namespace, settings: Settings) -> int:
 
 def _kb_import(args: argparse.Namespace, settings: Settings) -> int:
     rows = read_kb_file(args.file)
-    with Session(make_engine(settings.database_url)) as session:
+    with Session(make_engine(settings.operations.database_url)) as session:
         count = store.upsert_articles(session, rows=rows)
         session.commit()
     articles = len({row.id for row in rows})
@@ -209,7 +209,9 @@ def _triage(args: argparse.Namespace, settings: Settings) -> int:
     reader_encoder = encoder(settings)
     reader = shipped(reader_encoder)
     if reader_encoder is not None:  # as in the service: the KB's questions are benign neighbours
-        kb = KbSource(path=settings.kb_path, policy=match_policy(settings), encoder=reader_encoder)
+        kb = KbSource(
+            path=settings.matching.kb_path, policy=match_policy(settings), encoder=reader_encoder
+        )
         reader.benign = kb_questions(kb)
     classify = reader.classify
     fallback = {"priority": "P4", "category": "none", "reasons": []}
@@ -240,7 +242,7 @@ def _kb_embed(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _kb_match(args: argparse.Namespace, settings: Settings) -> int:
-    path = args.kb or settings.kb_path
+    path = args.kb or settings.matching.kb_path
     kb = KnowledgeBase.from_rows(read_kb_file(path))
     matcher = Matcher(kb, match_policy(settings), encoder(settings))
     fallback = {"action": "escalate", "article_id": None, "score": 0.0, "suggestions": []}
@@ -269,3 +271,9 @@ def _json_lines(
             continue
         print(json.dumps(answer(query), ensure_ascii=False), flush=True)
     return 0
+
+
+def _problem(variable: object, message: str) -> str:
+    """One configuration error, naming its environment variable once."""
+    message = message.removeprefix("Value error, ")
+    return message if message.startswith(f"{variable}:") else f"{variable}: {message}"

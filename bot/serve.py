@@ -12,7 +12,7 @@ import uvicorn
 
 from bot.adapters.base import ChatAdapter, FileFetchers
 from bot.app import build_puente
-from bot.config import Settings, items, pairs
+from bot.config import Settings
 from bot.web import build_web_app
 from handlers.router import Puente
 
@@ -20,20 +20,20 @@ log = logging.getLogger("puente.serve")
 
 
 def telegram_adapter(puente: Puente, settings: Settings, files: FileFetchers) -> ChatAdapter | None:
-    if not settings.telegram_bot_token:
+    if not settings.telegram.token:
         log.warning("telegram: not started (set TELEGRAM_BOT_TOKEN to start it)")
         return None
     from bot.adapters.telegram import TelegramAdapter, TelegramConfig, check_token
 
     config = TelegramConfig(
-        token=check_token(settings.telegram_bot_token),
-        base_url=settings.telegram_base_url,
-        base_file_url=settings.telegram_base_file_url,
-        webhook_url=settings.telegram_webhook_url,
-        webhook_secret=settings.telegram_webhook_secret,
-        max_per_second=settings.telegram_max_per_second,
-        claim_seconds=settings.claim_seconds,
-        max_body=settings.max_body_bytes,
+        token=check_token(settings.telegram.token),
+        base_url=settings.telegram.base_url,
+        base_file_url=settings.telegram.base_file_url,
+        webhook_url=settings.telegram.webhook_url,
+        webhook_secret=settings.telegram.webhook_secret,
+        max_per_second=settings.telegram.max_per_second,
+        claim_seconds=settings.operations.claim_seconds,
+        max_body=settings.operations.max_body_bytes,
     )
     return TelegramAdapter(puente, config, files=files)
 
@@ -41,25 +41,25 @@ def telegram_adapter(puente: Puente, settings: Settings, files: FileFetchers) ->
 def slack_adapter(
     puente: Puente, settings: Settings, wake: Callable[[], None], files: FileFetchers
 ) -> ChatAdapter | None:
-    if not settings.slack_bot_token:
+    if not settings.slack.bot_token:
         log.warning("slack: not started (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET)")
         return None
-    if not settings.slack_signing_secret and not settings.slack_app_token:
+    if not settings.slack.signing_secret and not settings.slack.app_token:
         raise ValueError("SLACK_SIGNING_SECRET is required in HTTP mode (or set SLACK_APP_TOKEN)")
     from bot.adapters.slack import SlackAdapter, SlackConfig
 
     config = SlackConfig(
-        bot_token=settings.slack_bot_token,
-        signing_secret=settings.slack_signing_secret or "",
-        app_token=settings.slack_app_token,
-        api_url=settings.slack_api_url,
-        agents=items(settings.slack_agents),
-        root_causes=items(settings.root_causes),
-        teams=pairs(settings.teams),
-        repeat_days=settings.repeat_days,
-        locale=settings.slack_locale,
-        claim_seconds=settings.claim_seconds,
-        max_body=settings.max_body_bytes,
+        bot_token=settings.slack.bot_token,
+        signing_secret=settings.slack.signing_secret or "",
+        app_token=settings.slack.app_token,
+        api_url=settings.slack.api_url,
+        agents=settings.slack.agents,
+        root_causes=settings.cases.root_causes,
+        teams=settings.cases.teams,
+        repeat_days=settings.cases.repeat_days,
+        locale=settings.slack.locale,
+        claim_seconds=settings.operations.claim_seconds,
+        max_body=settings.operations.max_body_bytes,
     )
     return SlackAdapter(puente, config, wake=wake, files=files)
 
@@ -103,14 +103,14 @@ async def serve(settings: Settings) -> int:
         puente,
         adapters,
         on_shutdown=stop_adapters,
-        health_timeout=settings.health_timeout,
+        health_timeout=settings.operations.health_timeout,
     )
     server = _Server(
         uvicorn.Config(
             app,
-            host=settings.host,
-            port=settings.port,
-            log_level=settings.log_level.lower(),
+            host=settings.operations.host,
+            port=settings.operations.port,
+            log_level=settings.operations.log_level.lower(),
             log_config=None,  # uvicorn's loggers go through bot/logs.py (format, redaction)
             lifespan="on",
             access_log=False,
@@ -120,7 +120,7 @@ async def serve(settings: Settings) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, server.request_exit)
     starting = [asyncio.create_task(adapter.start()) for adapter in adapters]
-    log.warning("web: listening on %s:%d", settings.host, settings.port)
+    log.warning("web: listening on %s:%d", settings.operations.host, settings.operations.port)
     try:
         await server.serve()
     finally:
