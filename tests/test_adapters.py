@@ -22,6 +22,7 @@ from bot.web import build_web_app
 from handlers.contract.messages import Platform
 from handlers.router import Puente
 from handlers.storage.models import InboundUpdate
+from tests.conftest import REPO
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_signing import dm_event, event_callback
 from tests.fakes.telegram_api import DEFAULT_TOKEN
@@ -119,3 +120,12 @@ def test_a_console_creator_typing_a_superscript_digit_gets_a_reply(puente: Puent
     chat.send("hola")
     result = chat.send("²")
     assert result.replies
+
+
+def test_no_module_in_bot_is_over_400_lines() -> None:
+    long = {
+        str(path.relative_to(REPO)): lines
+        for path in (REPO / "bot").rglob("*.py")
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > 400
+    }
+    assert long == {}
