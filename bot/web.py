@@ -16,7 +16,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from bot.http_input import JSON, SLACK_TYPES, Rejection, read_body, slack_body_problem
+from bot.http_input import (
+    JSON,
+    SLACK_TYPES,
+    Rejection,
+    read_body,
+    slack_body_problem,
+    slack_timestamp_problem,
+    telegram_update_problem,
+)
 from bot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from bot.metrics import Metrics
 from handlers.insights import telemetry
@@ -77,6 +85,7 @@ def build_web_app(
             return rejected(TELEGRAM_PATH, 404, "telegram is not configured")
         try:
             body = await read_body(request, max_body, frozenset({JSON}))
+            telegram_update_problem(body)
         except Rejection as problem:
             return rejected(TELEGRAM_PATH, problem.status, problem.reason)
         secret = request.headers.get("x-telegram-bot-api-secret-token")
@@ -91,6 +100,7 @@ def build_web_app(
         if slack is None:
             return rejected(SLACK_PATH, 404, "slack is not configured")
         try:
+            slack_timestamp_problem(dict(request.headers.items()))
             body = await read_body(request, max_body, SLACK_TYPES)
             slack_body_problem(body, request.headers.get("content-type", ""))
         except Rejection as problem:
