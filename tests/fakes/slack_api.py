@@ -187,7 +187,9 @@ class FakeSlack:
             self._users[user.id] = user
         for group_id, members in (usergroups or {}).items():
             self.add_usergroup(group_id, members)
+        self.socket_mode_url: str | None = None  # set by tests.fakes.slack_socket
         self._methods: dict[str, Handler] = {
+            "apps.connections.open": self._apps_connections_open,
             "auth.test": self._auth_test,
             "chat.postMessage": self._chat_post_message,
             "chat.update": self._chat_update,
@@ -603,6 +605,11 @@ class FakeSlack:
         return message
 
     # ------------------------------------------------------------------ methods: auth, chat
+
+    def _apps_connections_open(self, params: dict[str, Any]) -> dict[str, Any]:
+        if self.socket_mode_url is None:
+            raise _ApiError("not_allowed_token_type")
+        return {"url": self.socket_mode_url}
 
     def _auth_test(self, params: dict[str, Any]) -> dict[str, Any]:
         return {
