@@ -11,6 +11,7 @@ Only what a Socket Mode client uses is spoken: text frames, ping/pong and close.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import itertools
 import json
@@ -68,10 +69,8 @@ class _Connection:
     def close(self) -> None:
         with self.lock:
             self.open = False
-        try:
+        with contextlib.suppress(OSError):
             self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
         self.sock.close()
 
     def _exactly(self, count: int) -> bytes:
@@ -185,10 +184,8 @@ class FakeSocketMode:
         for connection in connections:
             if warn:
                 notice = {"type": "disconnect", "reason": "refresh_requested"}
-                try:
+                with contextlib.suppress(OSError):
                     connection.send(TEXT, json.dumps(notice).encode())
-                except OSError:
-                    pass
             connection.close()
 
     # -- server -----------------------------------------------------------------------------
