@@ -28,9 +28,12 @@ from slack_sdk.errors import SlackApiError
 from bot.adapters import slack_blocks as blocks
 from bot.adapters import slack_home as home
 from bot.adapters import slack_oncall
+from bot.adapters.slack_once import Box, post_once
+from bot.render import for_creator
 from handlers.cases.assist import case_context
 from handlers.cases.casework import Kind
 from handlers.common.i18n import N_, negotiate, translator
+from handlers.common.privacy import mask
 from handlers.contract.actions import ActionRejected, AgentAction, AgentActionKind
 from handlers.contract.case_view import CaseView
 from handlers.contract.messages import IncomingMessage, Platform
@@ -708,10 +711,10 @@ class SlackAdapter:
             if not item.queue:
                 raise _NoQueue()
             text, card = blocks.case_card(self._view(item.escalation_id), self.config.locale)
-            sent = self.client.chat_postMessage(
-                channel=item.queue, text=text, blocks=card, unfurl_links=False, unfurl_media=False
-            )
-            return str(sent["ts"])
+            return post_once(
+                self.client, Box.AGENTS, item.id, resumed=item.resumed, channel=item.queue,
+                text=text, blocks=card, unfurl_links=False, unfurl_media=False,
+            )  # fmt: skip
         if item.kind == Kind.UPDATE:
             text, card = blocks.case_card(self._view(item.escalation_id), self.config.locale)
             self.client.chat_update(
@@ -738,15 +741,10 @@ class SlackAdapter:
             extra["blocks"] = home.draft_review_blocks(
                 text, int(item.payload["draft"]), self.config.locale
             )
-        sent = self.client.chat_postMessage(
-            channel=item.queue or "",
-            thread_ts=item.thread_ts,
-            text=text,
-            unfurl_links=False,
-            unfurl_media=False,
-            **extra,
-        )
-        return str(sent["ts"])
+        return post_once(
+            self.client, Box.AGENTS, item.id, resumed=item.resumed, channel=item.queue or "",
+            thread_ts=item.thread_ts, text=text, unfurl_links=False, unfurl_media=False, **extra,
+        )  # fmt: skip
 
     def _page_dm(self, item: AgentItem) -> str:
         """A page: a direct message to the person on call, in their Slack language, with a link
@@ -759,8 +757,10 @@ class SlackAdapter:
                 link = self.client.chat_getPermalink(channel=item.queue, message_ts=item.thread_ts)
                 text += "\n" + str(link.get("permalink") or "")
         channel = self.client.conversations_open(users=user)["channel"]["id"]
-        sent = self.client.chat_postMessage(channel=channel, text=text, unfurl_links=False)
-        return str(sent["ts"])
+        return post_once(
+            self.client, Box.AGENTS, item.id, resumed=item.resumed, channel=channel, text=text,
+            unfurl_links=False,
+        )  # fmt: skip
 
     def _copy_file(self, item: AgentItem) -> str | None:
         """Upload a creator's file into the case's thread, fetched from their platform."""
@@ -872,7 +872,8 @@ class SlackAdapter:
             await asyncio.to_thread(self.outbox.delivered, item.id, platform_message_id=sent)
 
     def _send_to_creator(self, item: Outbound) -> str:
-        text = blocks.escape(item.text)
+        agent = item.from_agent  # an agent's Slack text is already encoded: not twice
+        text = for_creator(mask(item.text), PLATFORM) if agent else blocks.escape(item.text)
         buttons = [
             {
                 "type": "button",
@@ -889,10 +890,10 @@ class SlackAdapter:
             for n, button in enumerate(buttons):
                 button["action_id"] = f"{CREATOR_CHOICE}_{n}"
             message_blocks.append({"type": "actions", "elements": buttons})
-        sent = self.client.chat_postMessage(
-            channel=item.chat_id, text=text[:3900], blocks=message_blocks
-        )
-        return str(sent["ts"])
+        return post_once(
+            self.client, Box.CREATORS, item.id, resumed=item.resumed, channel=item.chat_id,
+            text=text[:3900], blocks=message_blocks,
+        )  # fmt: skip
 
     async def _failed(self, exc: SlackApiError, item_id: int, box: Any) -> bool:
         """Record a failed delivery. True when the item was dropped for good (go on)."""

@@ -51,6 +51,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
+from bot.render import for_creator
 from handlers.common.i18n import N_, translator
 from handlers.common.text import split_text
 from handlers.contract.messages import Attachment, IncomingMessage, Platform
@@ -198,6 +199,7 @@ class TelegramAdapter:
         self.secret = webhook_secret(config.token, config.webhook_secret)
         self.app = self._build_application()
         self._database = _database_executor(puente.engine.dialect.name)
+        self._marks = ThreadPoolExecutor(max_workers=1, thread_name_prefix="telegram-mark")
         self._global = AsyncLimiter(config.max_per_second, 1)
         self._last_sent: dict[str, float] = {}
         self._chat_tasks: dict[str, asyncio.Task[None]] = {}
@@ -264,6 +266,7 @@ class TelegramAdapter:
                 await task
         await self.app.shutdown()
         self._database.shutdown(wait=False)
+        self._marks.shutdown(wait=False)
         log.warning("telegram: stopped")
 
     async def _register_commands(self) -> None:
@@ -475,7 +478,9 @@ class TelegramAdapter:
 
         After a delivery the outbox is read again only while more messages are known to be
         waiting (a turn's second reply, an announcement during the send): the usual turn, one
-        reply, costs one read instead of two.
+        reply, costs one read instead of two. A delivered mark is written at once, on its own
+        thread: Telegram has no idempotency key, so a crash between its answer and the mark
+        sends the message again, and that window is kept to the one HTTP call.
         """
         item = await self._next(chat_id)
         while item is not None and not self._stopping:
@@ -484,15 +489,14 @@ class TelegramAdapter:
                 if wait > 0:
                     await asyncio.sleep(wait)
             record, delivered = await self._send(item)
-            if delivered:
-                self._expected[chat_id] = max(self._expected.get(chat_id, 0) - 1, 0)
-            if delivered and not self._expected.get(chat_id):
-                await self._db(record)
-                item = await self._next(chat_id) if self._expected.get(chat_id) else None
-                if item is None:
-                    self._settle(chat_id)
-            else:
+            if not delivered:
                 item = await self._next(chat_id, record)
+                continue
+            await self._mark(record)
+            self._expected[chat_id] = max(self._expected.get(chat_id, 0) - 1, 0)
+            item = await self._next(chat_id) if self._expected.get(chat_id) else None
+            if item is None:
+                self._settle(chat_id)
 
     async def _next(
         self, chat_id: str, record: Callable[[], object] | None = None
@@ -509,6 +513,11 @@ class TelegramAdapter:
             if self._hints.get(chat_id, 0) == hints:
                 self._settle(chat_id)
                 return None
+
+    async def _mark(self, record: Callable[[], object]) -> None:
+        """Record a delivery on the marks' own thread, never queued behind turns being handled."""
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._marks, record)
 
     def _settle(self, chat_id: str) -> None:
         self._expected.pop(chat_id, None)
@@ -546,7 +555,8 @@ class TelegramAdapter:
         sent: Message | None = None
         for attachment in item.attachments:
             sent = await self._send_file(item.chat_id, attachment) or sent
-        pieces = split_text(item.text, MAX_TEXT) if item.text or sent is None else []
+        text = for_creator(item.text, PLATFORM) if item.from_agent else item.text
+        pieces = split_text(text, MAX_TEXT) if text or sent is None else []
         for number, piece in enumerate(pieces, start=1):
             await self._pace(item.chat_id)
             markup = keyboard(item) if number == len(pieces) else None
