@@ -17,6 +17,8 @@ from handlers.contract.messages import Platform
 
 NameOf = Callable[[str], str | None]
 _TOKEN = re.compile(r"<([^<>\n]*)>")
+_BARE_MENTION = re.compile(r"<@([A-Z0-9]+)>")
+_NOT_IN_A_LABEL = re.compile(r"[<>|&\n]")
 _GONE = "\x00"  # where a token was dropped, until the spaces around it are tidied
 _GONE_AT_EDGE = re.compile(rf"^[ \t]*{_GONE}+[ \t]*|[ \t]*{_GONE}+[ \t]*(?=[,.;:!?)]|$)", re.M)
 _GONE_INSIDE = re.compile(rf"[ \t]*{_GONE}+[ \t]*")
@@ -36,6 +38,18 @@ def for_creator(text: str, platform: Platform | str, *, name_of: NameOf | None =
     if Platform(platform) is Platform.SLACK:
         return _tidy(_TOKEN.sub(_slack_token, text))
     return decode(_tidy(_TOKEN.sub(lambda m: _plain_token(m, name_of), text)))
+
+
+def label_mentions(text: str, name_of: NameOf) -> str:
+    """``<@U123>`` written as ``<@U123|Lucía>``, Slack's own labelled form, wherever the name
+    is known: the stored text stays Slack's and means the same, and every platform it is
+    rendered for can show the person instead of an id."""
+
+    def labelled(match: re.Match[str]) -> str:
+        name = _NOT_IN_A_LABEL.sub("", name_of(match.group(1)) or "").strip()
+        return f"<@{match.group(1)}|{name}>" if name else match.group(0)
+
+    return _BARE_MENTION.sub(labelled, text)
 
 
 def decode(text: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.render import decode, for_creator
+from bot.render import decode, for_creator, label_mentions
 from handlers.contract.messages import Platform
 
 NAMES = {"U123": "Lucía", "U777": "Marco"}
@@ -70,3 +70,10 @@ def test_a_slack_dm_creator_gets_it_once_encoded_without_broadcasts(slack: str, 
 
 def test_decode_undoes_exactly_one_level() -> None:
     assert decode("&amp;amp; &lt;&gt;") == "&amp; <>"
+
+
+def test_bare_mentions_get_slacks_own_label_where_the_name_is_known() -> None:
+    names = {"U123": "Lucía <admin>|x", "U777": ""}
+    labelled = label_mentions("<@U123> y <@U777> y <@U999>", names.get)
+    assert labelled == "<@U123|Lucía adminx> y <@U777> y <@U999>"
+    assert for_creator(labelled, Platform.TELEGRAM) == "Lucía adminx y y"

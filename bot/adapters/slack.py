@@ -29,7 +29,7 @@ from bot.adapters import slack_blocks as blocks
 from bot.adapters import slack_home as home
 from bot.adapters import slack_oncall
 from bot.adapters.slack_once import Box, post_once
-from bot.render import for_creator
+from bot.render import for_creator, label_mentions
 from handlers.cases.assist import case_context
 from handlers.cases.casework import Kind
 from handlers.common.i18n import N_, negotiate, translator
@@ -317,7 +317,7 @@ class SlackAdapter:
             AgentActionKind.REPLY,
             case,
             event["user"],
-            text=text,
+            text=label_mentions(text, self._known_name),
             relay_ref=f"{channel}:{event['ts']}",
             attachments=files,
         )
@@ -653,6 +653,10 @@ class SlackAdapter:
             except SlackApiError:
                 return user, None
         return self._names[user]
+
+    def _known_name(self, user: str) -> str | None:
+        name = self._profile(user)[0]
+        return None if name == user else name
 
     def _hint(
         self, channel: str, user: str, key: str, *, thread_ts: str | None = None, **values: object
