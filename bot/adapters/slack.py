@@ -877,7 +877,9 @@ class SlackAdapter:
 
     def _send_to_creator(self, item: Outbound) -> str:
         agent = item.from_agent  # an agent's Slack text is already encoded: not twice
-        text = for_creator(mask(item.text), PLATFORM) if agent else blocks.escape(item.text)
+        text = (
+            for_creator(mask(item.text), PLATFORM) if agent else blocks.escape(item.text)
+        ) or "…"
         buttons = [
             {
                 "type": "button",
