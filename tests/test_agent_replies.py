@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from bot.adapters import slack_blocks as blocks
+from bot.adapters.slack import blocks
 from handlers.router import Puente
 from handlers.storage.models import Escalation, EscalationStatus
 from tests import test_slack

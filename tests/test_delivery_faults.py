@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot.adapters.slack_once import EVENT_TYPE
+from bot.adapters.slack.once import EVENT_TYPE
 from handlers.storage.models import AgentPost, Conversation, Direction, Message
 from tests.fakes.slack_api import FAKE_BOT_TOKEN, FakeSlack
 from tests.fakes.slack_signing import JSON, dm_event, event_callback, signed_headers
