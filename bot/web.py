@@ -23,7 +23,6 @@ from bot.http_input import (
     read_body,
     slack_body_problem,
     slack_timestamp_problem,
-    telegram_update_problem,
 )
 from bot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from bot.metrics import Metrics
@@ -85,7 +84,6 @@ def build_web_app(
             return rejected(TELEGRAM_PATH, 404, "telegram is not configured")
         try:
             body = await read_body(request, max_body, frozenset({JSON}))
-            telegram_update_problem(body)
         except Rejection as problem:
             return rejected(TELEGRAM_PATH, problem.status, problem.reason)
         secret = request.headers.get("x-telegram-bot-api-secret-token")

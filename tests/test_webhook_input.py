@@ -65,6 +65,15 @@ def test_an_update_id_that_is_not_a_json_integer_is_refused(
     assert wait_until(lambda: stored_keys(puente)) == ["1"]
 
 
+def test_without_the_secret_a_malformed_update_is_401_first(
+    telegram: tuple[Service, str], puente: Puente
+) -> None:
+    service, _ = telegram
+    assert telegram_post(service, "wrong", update(True)) == 401
+    assert telegram_post(service, "wrong", b"[" * 5_000) == 401
+    assert stored_keys(puente) == []
+
+
 @pytest.mark.parametrize("depth", [5_000, 100_000])
 def test_deeply_nested_json_to_the_telegram_webhook_is_400(
     telegram: tuple[Service, str], puente: Puente, depth: int

@@ -42,6 +42,7 @@ from bot.adapters.telegram.inbound import chat_of, pressed, to_incoming
 from bot.adapters.telegram.keyboards import COMMANDS, DEFAULT_LOCALE, command_menu
 from bot.adapters.telegram.pool import DatabasePool
 from bot.adapters.telegram.sender import FileFetchers, TelegramSender, seconds
+from bot.http_input import Rejection, telegram_update_problem
 from handlers.contract.messages import IncomingMessage
 from handlers.delivery.outbox import Inbox, Outbox
 from handlers.router import Puente
@@ -173,9 +174,12 @@ class TelegramAdapter:
         if secret is None or not hmac.compare_digest(secret.encode(), self.secret.encode()):
             return 401, "bad secret token"
         try:
+            telegram_update_problem(body)  # an update_id that is a JSON integer, sane nesting
             payload = json.loads(body)
             update_id = int(payload["update_id"])
             json.dumps(payload, ensure_ascii=False).encode()  # no lone surrogates (\ud800)
+        except Rejection as problem:
+            return problem.status, problem.reason
         except (ValueError, KeyError, TypeError, OverflowError):
             return 400, "not a Telegram update"
         try:
