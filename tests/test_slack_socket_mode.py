@@ -4,15 +4,18 @@ and answers a creator's message once, and reconnects when Slack drops the connec
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from urllib.parse import parse_qs
 
 import pytest
 from sqlmodel import Session, col, select
 
+from bot.adapters.slack import blocks
 from handlers.router import Puente
 from handlers.storage.models import Conversation, Direction, Message
 from tests.fakes.slack_api import FakeSlack
-from tests.fakes.slack_signing import dm_event, event_callback
+from tests.fakes.slack_signing import block_actions, dm_event, event_callback
 from tests.fakes.slack_socket import FakeSocketMode
 from tests.serving import Service, slack_config, wait_until
 
@@ -80,3 +83,14 @@ def test_the_adapter_reconnects_when_slack_drops_the_connection(
     socket.wait_ack(socket.push(event_callback(dm_event("sigo aquí", channel="D0AGAIN"))))
     assert wait_until(lambda: inbound(puente, "D0AGAIN")) == ["sigo aquí"]
     assert wait_until(lambda: slack.posted("D0AGAIN"))
+
+
+def test_a_button_press_over_socket_mode_is_acknowledged_and_handled(
+    socket_mode: tuple[FakeSlack, FakeSocketMode, Service],
+) -> None:
+    slack, socket, _ = socket_mode
+    form = block_actions(blocks.TAKE, "1", user_id=CREATOR, channel_id="C0ESC")
+    payload = json.loads(parse_qs(form.body)["payload"][0])
+    socket.wait_ack(socket.push(payload, "interactive"))
+    hints = wait_until(lambda: slack.ephemerals)  # only agents may act on a case
+    assert hints[0]["user"] == CREATOR
