@@ -16,9 +16,10 @@ limit, and a bot allowed more (Telegram's paid broadcasts) runs the same code. T
 keeps the production default of 30 messages a second, Telegram's guidance for one bot, which by
 design can't carry 50 replies a second: its replies queue and its latency grows with the run.
 
-Latency is the fake's receive time of the bot's ``sendMessage`` to a chat minus the time this
-process injected the creator's update, both ``time.monotonic()`` here. Replies in a chat arrive
-in order, so the k-th reply of a chat answers its k-th message.
+Latency is the fake's receive time of the first ``sendMessage`` answering an update minus the
+time this process injected it, both ``time.monotonic()`` here. Which reply answers which update
+is read from the bot's database after the run (:mod:`bench.ledger`): a duplicate is the same
+outgoing message sent twice, a loss an update with no reply, no case and no deliberate silence.
 """
 
 from __future__ import annotations
@@ -43,8 +44,9 @@ from typing import IO, Any
 
 import numpy as np
 
+from bench.ledger import Injected, Tally, tally
 from handlers.common.i18n import translator
-from tests.fakes.telegram_api import Call, FakeTelegram
+from tests.fakes.telegram_api import FakeTelegram
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = 20261125
@@ -175,6 +177,8 @@ class Outcome:
     cpu: CpuUse
     stopped: str
     reply_kinds: Counter[str] = field(default_factory=Counter)
+    silent: Counter[str] = field(default_factory=Counter)
+    by_order: tuple[int, int] = (0, 0)  # the old count: (extra, missing) replies per chat
 
     def percentile(self, q: float) -> float:
         return float(np.percentile(self.latencies_ms, q)) if self.latencies_ms else float("nan")
@@ -329,13 +333,13 @@ def tail(log: Path, lines: int = 30) -> str:
 # -- running the creators ------------------------------------------------------------------
 
 
-def inject(fake: FakeTelegram, schedule: Sequence[Planned]) -> tuple[list[float], float]:
+def inject(fake: FakeTelegram, schedule: Sequence[Planned]) -> tuple[list[Injected], float]:
     """Send every message on time (open loop: never waits for replies).
 
-    Returns the injection times and the worst lag behind schedule in ms (this process falling
-    behind would understate the offered rate, so it is reported).
+    Returns what was injected when, and the worst lag behind schedule in ms (this process
+    falling behind would understate the offered rate, so it is reported).
     """
-    times: list[float] = []
+    times: list[Injected] = []
     worst = 0.0
     start = time.monotonic()
     for item in schedule:
@@ -345,22 +349,24 @@ def inject(fake: FakeTelegram, schedule: Sequence[Planned]) -> tuple[list[float]
             time.sleep(due - now)
         sent = time.monotonic()
         worst = max(worst, sent - due)
-        fake.user_sends(
+        update = fake.user_sends(
             item.creator.chat_id,
             item.text,
             first_name=item.creator.first_name,
             language_code=item.creator.language_code,
         )
-        times.append(sent)
+        times.append(Injected(item.creator.chat_id, update["message"]["message_id"], sent))
     return times, worst * 1e3
 
 
-def replies_by_chat(fake: FakeTelegram, chats: set[int]) -> dict[int, list[Call]]:
-    found: dict[int, list[Call]] = {chat: [] for chat in chats}
-    for call in fake.calls("sendMessage"):
-        if call.ok and call.chat_id in found:
-            found[int(call.chat_id)].append(call)
-    return found
+def count_by_order(fake: FakeTelegram, injected: Sequence[Injected]) -> tuple[int, int]:
+    """The count this bench used to report: replies per chat against messages per chat, so a
+    case's notice was a "duplicate" and a flood's silence a "loss". Kept as the baseline."""
+    sent = Counter(i.chat_id for i in injected)
+    got = Counter(c.chat_id for c in fake.calls("sendMessage") if c.ok and c.chat_id in sent)
+    extra = sum(max(0, got[chat] - n) for chat, n in sent.items())
+    missing = sum(max(0, n - got[chat]) for chat, n in sent.items())
+    return extra, missing
 
 
 def count_replies(fake: FakeTelegram, chats: set[int]) -> int:
@@ -370,20 +376,20 @@ def count_replies(fake: FakeTelegram, chats: set[int]) -> int:
 def drain(fake: FakeTelegram, chats: set[int], expected: int) -> None:
     """Wait for the replies still on their way.
 
-    Ends once every reply arrived (plus a short grace for duplicates), when no reply arrived for
-    ``STALL_TIMEOUT_S``, or ``DRAIN_CAP_S`` after the last send: a slow but moving queue is
-    waited for, so "lost" means not delivered rather than late.
+    Some updates get two replies (a case's notice) and some none (flood), so the count is only
+    a hint: once it reaches ``expected``, the drain ends when no reply arrived for
+    ``DUPLICATE_GRACE_S``; before that, when none arrived for ``STALL_TIMEOUT_S``; at the latest
+    ``DRAIN_CAP_S`` after the last send. A slow but moving queue is waited for, so "lost" means
+    not delivered rather than late.
     """
     deadline = time.monotonic() + DRAIN_CAP_S
     seen, progress_at = -1, time.monotonic()
     while time.monotonic() < deadline:
         count = count_replies(fake, chats)
-        if count >= expected:
-            time.sleep(DUPLICATE_GRACE_S)
-            return
         if count != seen:
             seen, progress_at = count, time.monotonic()
-        elif time.monotonic() - progress_at > STALL_TIMEOUT_S:
+        quiet = time.monotonic() - progress_at
+        if quiet > (DUPLICATE_GRACE_S if count >= expected else STALL_TIMEOUT_S):
             return
         time.sleep(0.1)
 
@@ -405,32 +411,17 @@ def reply_kind(text: str | None, prefixes: dict[str, str]) -> str:
     return "kb_answer"
 
 
-def measure(
-    schedule: Sequence[Planned], sent_at: Sequence[float], replies: dict[int, list[Call]]
-) -> tuple[list[float], int, int, Counter[str]]:
-    """Latencies (ms) of matched replies, lost and duplicated counts, and the reply kinds."""
-    sends: dict[int, list[float]] = {chat: [] for chat in replies}
-    for item, at in zip(schedule, sent_at, strict=True):
-        sends[item.creator.chat_id].append(at)
-    latencies: list[float] = []
-    lost = duplicated = 0
+def reply_kinds(result: Tally) -> Counter[str]:
     prefixes = template_prefixes()
-    kinds: Counter[str] = Counter()
-    for chat, times in sends.items():
-        calls = sorted(replies[chat], key=lambda c: c.at)
-        latencies.extend((call.at - at) * 1e3 for at, call in zip(times, calls, strict=False))
-        lost += max(0, len(times) - len(calls))
-        duplicated += max(0, len(calls) - len(times))
-        kinds.update(reply_kind(call.text, prefixes) for call in calls)
-    return latencies, lost, duplicated, kinds
+    return Counter(reply_kind(text, prefixes) for text in result.reply_texts)
 
 
-def throughput(sent_at: Sequence[float], replies: dict[int, list[Call]]) -> float:
+def throughput(injected: Sequence[Injected], fake: FakeTelegram, chats: set[int]) -> float:
     """Replies per second from the first creator message to the last reply."""
-    ats = [call.at for calls in replies.values() for call in calls]
-    if not ats or not sent_at:
+    ats = [c.at for c in fake.calls("sendMessage") if c.ok and c.chat_id in chats]
+    if not ats or not injected:
         return 0.0
-    return len(ats) / max(max(ats) - sent_at[0], 1e-9)
+    return len(ats) / max(max(ats) - injected[0].at, 1e-9)
 
 
 def run(
@@ -466,7 +457,8 @@ def run(
                 bench_s=time.process_time() - bench_cpu,
                 load_before=load,
             )
-            replies = replies_by_chat(fake, chats)
+            rate_out = throughput(sent_at, fake, chats)
+            by_order = count_by_order(fake, sent_at)
             failed = sum(1 for c in fake.sent if not c.ok)
             alive = process.poll() is None
             stopped = stop_process(process)
@@ -474,24 +466,26 @@ def run(
                 stopped = f"exited during the run ({stopped}):\n{tail(log_path)}"
         if fake.errors:
             print(f"warning: the fake itself failed {len(fake.errors)} time(s)", file=sys.stderr)
-    latencies, lost, duplicated, kinds = measure(schedule, sent_at, replies)
+        counted = tally(Path(folder) / "bench.db", sent_at, fake.sent)
     return Outcome(
         messages=len(schedule),
         creators=creators,
         rate=rate,
         max_per_second=max_per_second,
         semantic=semantic,
-        latencies_ms=latencies,
-        lost=lost,
-        duplicated=duplicated,
+        latencies_ms=counted.latencies_ms,
+        lost=counted.lost,
+        duplicated=counted.duplicated,
         failed_calls=failed,
-        throughput=throughput(sent_at, replies),
-        send_span_s=sent_at[-1] - sent_at[0] if sent_at else 0.0,
+        throughput=rate_out,
+        send_span_s=sent_at[-1].at - sent_at[0].at if sent_at else 0.0,
         max_send_lag_ms=lag_ms,
         cold_reply_ms=cold_ms,
         cpu=cpu,
         stopped=stopped,
-        reply_kinds=kinds,
+        reply_kinds=reply_kinds(counted),
+        silent=counted.silent,
+        by_order=by_order,
     )
 
 
@@ -535,6 +529,7 @@ def cpu_per_message(result: Outcome) -> str:
 def footer(results: Sequence[Outcome]) -> list[str]:
     result = results[0]
     kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(result.reply_kinds.items()))
+    silent = ", ".join(f"{why} {n}" for why, n in sorted(result.silent.items())) or "none"
     encoder = "on (default)" if result.semantic else "off (`--no-semantic`, PUENTE_SEMANTIC=false)"
     return [
         f"- {TARGET}.",
@@ -545,10 +540,15 @@ def footer(results: Sequence[Outcome]) -> list[str]:
         f"{result.messages // max(result.creators, 1)} messages, open loop, round robin (one "
         f"message per creator every {result.creators / result.rate:.1f} s); sending took "
         f"{result.send_span_s:.1f} s, at most {result.max_send_lag_ms:.1f} ms behind schedule.",
-        "- Latency: the fake receiving `sendMessage` minus the bench injecting the update "
-        "(same clock). Lost: no reply by the end of the drain; duplicated: more replies than "
-        f"messages in a chat. Failed API calls: {result.failed_calls}.",
-        f"- Replies by kind (first row): {kinds}.",
+        "- Latency: the fake receiving the first `sendMessage` answering an update minus the "
+        "bench injecting it (same clock); replies are tied to updates through the bot's "
+        "database (`bench/ledger.py`). Lost: an update with no reply by the end of the drain, "
+        "no case and no deliberate silence; duplicated: the same outgoing message sent twice. "
+        f"Failed API calls: {result.failed_calls}.",
+        f"- Counted the old way (replies per chat against messages, paired by order), the first "
+        f'row shows {result.by_order[0]} "duplicated" and {result.by_order[1]} "lost": '
+        "a case's notice is a second reply, not a duplicate.",
+        f"- Replies by kind (first row): {kinds}; deliberately silent: {silent}.",
         "- Cap: `TELEGRAM_MAX_PER_SECOND`, the bot's outbound limit over all chats (one message a "
         "second per private chat applies in every row). Production default "
         f"{DEFAULT_CAP:g}/s (Telegram's guidance for one bot); the local Bot API server has no "
@@ -601,6 +601,8 @@ def as_json(result: Outcome) -> dict[str, Any]:
         "max_send_lag_ms": result.max_send_lag_ms,
         "cold_reply_ms": result.cold_reply_ms,
         "reply_kinds": dict(result.reply_kinds),
+        "silent": dict(result.silent),
+        "by_order": {"duplicated": result.by_order[0], "lost": result.by_order[1]},
         "cpu": {
             "wall_s": result.cpu.wall_s,
             "bot_s": result.cpu.bot_s,

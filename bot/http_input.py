@@ -2,7 +2,8 @@
 
 413 for a body over the limit (declared or streamed), 415 for a content type the route doesn't
 take, 400 for a body that isn't what its content type says (JSON that doesn't parse or isn't an
-object, a form whose ``payload`` field isn't a JSON object).
+object, a form whose ``payload`` field isn't a JSON object); 401 for a Slack timestamp that
+isn't a number (nothing signed can carry it).
 """
 
 from __future__ import annotations
@@ -100,3 +101,26 @@ def _slack_shaped(payload: dict[str, object], depth: int = 0) -> None:
         for inner in nested:
             if isinstance(inner, dict):
                 _slack_shaped(inner, depth + 1)
+
+
+def slack_timestamp_problem(headers: dict[str, str]) -> None:
+    """Raise :class:`Rejection` (401) when ``X-Slack-Request-Timestamp`` is present but not a
+    whole number of seconds of sane length: Slack never sends another, and the SDK's check
+    crashes on it (``abc``; 400 digits overflow a float)."""
+    stamp = headers.get("x-slack-request-timestamp")
+    digits = (stamp or "").strip()
+    if stamp is not None and not (digits.isascii() and digits.isdigit() and len(digits) <= 12):
+        raise Rejection(401, "bad request timestamp")
+
+
+def telegram_update_problem(body: bytes) -> None:
+    """Raise :class:`Rejection` (400) unless the body is a JSON object whose ``update_id`` is
+    a JSON integer: ``true``, ``20.7`` or ``"5"`` would be stored under another update's id
+    (and that real update then dropped as a retry); nesting too deep to parse is refused."""
+    try:
+        payload = _json_object(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise Rejection(400, "not a Telegram update") from exc
+    update_id = payload.get("update_id")
+    if isinstance(update_id, bool) or not isinstance(update_id, int):
+        raise Rejection(400, "update_id is not an integer")

@@ -299,14 +299,15 @@ def test_telegram_webhook_survives_malformed_updates_and_finishes_them(
         {"update_id": 2, "message": {"chat": "x", "text": 5}},
         {"update_id": 3, "callback_query": [1, 2]},
         {"update_id": 4, "message": {"message_id": 1, "date": "soon", "chat": {"id": None}}},
-        {"update_id": "5"},
-        {"update_id": 6.0, "edited_message": None},
+        {"update_id": 6, "edited_message": None},
     ]
     for update in odd:
         assert telegram_hook.post(json.dumps(update).encode()) == 200
     for body in (b"{not json", b"[]", b'"text"', b'{"update_id": 1e999}', b"\xff\xfe"):
         assert telegram_hook.post(body) == 400
     assert telegram_hook.post(b'{"message": {}}') == 400  # no update_id
+    for not_an_integer in (b'{"update_id": "5"}', b'{"update_id": 6.0}', b'{"update_id": true}'):
+        assert telegram_hook.post(not_an_integer) == 400
     wait_until(telegram_hook.all_finished)
     chat = 8_500_000
     assert telegram_hook.post(json.dumps(telegram_hook.update(chat, "hola")).encode()) == 200

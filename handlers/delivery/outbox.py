@@ -35,6 +35,7 @@ from handlers.storage.models import (
     Escalation,
     InboundUpdate,
     Message,
+    Sender,
     as_utc,
     utcnow,
 )
@@ -77,6 +78,10 @@ class Outbound:
     attachments: tuple[Attachment, ...]
     attempts: int
     not_before: datetime | None
+    # claimed before and never recorded: a send may have been interrupted after the platform
+    # took it, so a platform that can be asked looks for it before sending again
+    resumed: bool = False
+    from_agent: bool = False  # an agent's text, in the agents' platform's encoding
 
 
 P = ParamSpec("P")
@@ -239,6 +244,8 @@ class Outbox:
                 attachments=tuple(Attachment(**a) for a in json.loads(message.attachments)),
                 attempts=message.attempts,
                 not_before=message.next_attempt_at,
+                resumed=message.claimed_by is not None,
+                from_agent=message.sender == Sender.AGENT,
             )
             if not self._claim(session, outbound.id, outbound.not_before):
                 return None
@@ -346,6 +353,7 @@ class AgentItem:
     not_before: datetime | None
     queue: str | None
     thread_ts: str | None
+    resumed: bool = False  # as :attr:`Outbound.resumed`
 
 
 class AgentOutbox:
@@ -402,6 +410,7 @@ class AgentOutbox:
                 not_before=post.next_attempt_at,
                 queue=case.queue,
                 thread_ts=case.thread_ts,
+                resumed=post.claimed_by is not None,
             )
             now, owner, lease = self.clock(), self.owner, self.lease
             if not claim(

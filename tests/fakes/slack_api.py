@@ -187,7 +187,9 @@ class FakeSlack:
             self._users[user.id] = user
         for group_id, members in (usergroups or {}).items():
             self.add_usergroup(group_id, members)
+        self.socket_mode_url: str | None = None  # set by tests.fakes.slack_socket
         self._methods: dict[str, Handler] = {
+            "apps.connections.open": self._apps_connections_open,
             "auth.test": self._auth_test,
             "chat.postMessage": self._chat_post_message,
             "chat.update": self._chat_update,
@@ -277,6 +279,10 @@ class FakeSlack:
             self._failing_clock: Callable[[], datetime] | None = None
             self._failing_clock_until: datetime | None = None
             self._latency: dict[str | None, float] = {}
+            self._held: dict[str, bool] = {}  # method → held after it was accepted
+            self._holding = 0
+            self._hold_generation = 0
+            self._hold_accept = True
             self._cond.notify_all()
 
     # ------------------------------------------------------------------ configuration
@@ -367,6 +373,36 @@ class FakeSlack:
                 return
             self._failing_clock = clock
             self._failing_clock_until = clock() + timedelta(seconds=seconds)
+
+    def hold(self, method: str, *, after_accept: bool = False) -> None:
+        """Keep calls of ``method`` waiting until :meth:`release_held`: before Slack took them
+        (a request in flight when its sender dies) or, ``after_accept``, with only the answer
+        waiting (the sender dies between Slack posting and it recording the post)."""
+        with self._cond:
+            self._held[method] = after_accept
+
+    @property
+    def holding(self) -> int:
+        with self._cond:
+            return self._holding
+
+    def release_held(self, *, accept: bool = True) -> None:
+        """Stop holding; calls held before acceptance go on (``accept``) or fail unposted."""
+        with self._cond:
+            self._held.clear()
+            self._hold_accept = accept
+            self._hold_generation += 1
+            self._cond.notify_all()
+
+    def _wait_held(self) -> bool:
+        """Wait for :meth:`release_held`; True when the held call is to go on."""
+        with self._cond:
+            generation = self._hold_generation
+            self._holding += 1
+            self._cond.notify_all()
+            self._cond.wait_for(lambda: self._hold_generation != generation)
+            self._holding -= 1
+            return self._hold_accept
 
     def set_latency(self, seconds: float, method: str | None = None) -> None:
         """Delay answers to ``method`` (or to every method when None) by ``seconds``."""
@@ -469,6 +505,18 @@ class FakeSlack:
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
         """Answer one Web API call: (HTTP status, JSON payload, extra headers)."""
         self._sleep_latency(method)
+        with self._cond:
+            after_accept = self._held.get(method)
+        if after_accept is False and not self._wait_held():
+            return 500, {"ok": False, "error": "fatal_error"}, {}
+        status, payload, headers = self._answer(method, params, token)
+        if after_accept:
+            self._wait_held()
+        return status, payload, headers
+
+    def _answer(
+        self, method: str, params: dict[str, Any], token: str | None
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
         with self._cond:
             now = time.monotonic()
             fault = self._take_fault(method, now)
@@ -603,6 +651,11 @@ class FakeSlack:
         return message
 
     # ------------------------------------------------------------------ methods: auth, chat
+
+    def _apps_connections_open(self, params: dict[str, Any]) -> dict[str, Any]:
+        if self.socket_mode_url is None:
+            raise _ApiError("not_allowed_token_type")
+        return {"url": self.socket_mode_url}
 
     def _auth_test(self, params: dict[str, Any]) -> dict[str, Any]:
         return {

@@ -591,6 +591,7 @@ class FakeTelegram:
         self._fail_error: ApiError | None = None
         # held calls (a send in flight that hasn't reached Telegram yet), listeners, pushing
         self._held_methods: set[str] = set()
+        self._held_after_accept: set[str] = set()
         self._holding = 0
         self._hold_generation = 0
         self._hold_accept = True
@@ -1086,11 +1087,14 @@ class FakeTelegram:
             self._fail_until = time.monotonic() + seconds
             self._fail_error = error
 
-    def hold(self, method: str) -> None:
+    def hold(self, method: str, *, after_accept: bool = False) -> None:
         """Keep calls of ``method`` waiting, neither answered nor accepted, until
-        :meth:`release_held` (a request in flight when its sender dies)."""
+        :meth:`release_held` (a request in flight when its sender dies). ``after_accept``:
+        the call is accepted (the message is sent) and only its answer waits, as when the
+        sender dies between Telegram taking a message and recording it."""
         with self._cond:
-            self._held_methods.add(method.lower())
+            target = self._held_after_accept if after_accept else self._held_methods
+            target.add(method.lower())
 
     @property
     def holding(self) -> int:
@@ -1103,6 +1107,7 @@ class FakeTelegram:
         having been accepted (the connection broke before Telegram took the message)."""
         with self._cond:
             self._held_methods.clear()
+            self._held_after_accept.clear()
             self._hold_accept = accept
             self._hold_generation += 1
             self._cond.notify_all()
@@ -1145,6 +1150,10 @@ class FakeTelegram:
         with self._cond:
             if method.lower() not in self._held_methods:
                 return False
+        return self._wait_held()
+
+    def _wait_held(self) -> bool:
+        with self._cond:
             generation = self._hold_generation
             self._holding += 1
             self._cond.notify_all()
@@ -1241,7 +1250,10 @@ class FakeTelegram:
                 self._cond.notify_all()
                 for listener in self._listeners:
                     listener(call)
-            return status, response
+            held_answer = name.lower() in self._held_after_accept
+        if held_answer:
+            self._wait_held()
+        return status, response
 
     # ------------------------------------------------------------------ parameter helpers
 

@@ -40,10 +40,11 @@ from bot.adapters.slack.kit import (
     mrkdwn,
     plain,
 )
+from bot.render import for_creator
 from handlers.common.i18n import N_, Translator, translator
 from handlers.common.privacy import mask
 from handlers.contract.case_view import CaseView
-from handlers.contract.messages import Suggestion
+from handlers.contract.messages import Platform, Suggestion
 from handlers.triage.classifier import PRIORITIES
 from handlers.triage.reasons import render_stored
 
@@ -331,10 +332,13 @@ def _button(action: str, escalation_id: int, t: Translator) -> dict[str, Any]:
     return button
 
 
-def creator_reply(text: str, suggestions: Sequence[Suggestion]) -> tuple[str, list[dict[str, Any]]]:
+def creator_reply(
+    text: str, suggestions: Sequence[Suggestion], *, from_agent: bool = False
+) -> tuple[str, list[dict[str, Any]]]:
     """A reply to a creator who writes on Slack: (notification text, blocks), the suggestions
-    as numbered buttons (action ids are unique per message)."""
-    safe = escape(text)
+    as numbered buttons (action ids are unique per message). An agent's text is in Slack's
+    encoding already: rendered (broadcasts dropped), not escaped a second time."""
+    safe = (for_creator(mask(text), Platform.SLACK) if from_agent else escape(text)) or "…"
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": safe[:MAX_REPLY_SECTION]}}
     ]

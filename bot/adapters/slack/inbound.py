@@ -17,6 +17,7 @@ from bot.adapters.base import hand_over
 from bot.adapters.slack.config import PLATFORM
 from bot.adapters.slack.workspace import Workspace
 from bot.outage import REFUSALS
+from bot.render import label_mentions
 from handlers.common.i18n import N_
 from handlers.contract.actions import ActionRejected, AgentAction, AgentActionKind
 from handlers.contract.messages import Attachment, IncomingMessage, Platform
@@ -140,7 +141,7 @@ class Inbound:
             AgentActionKind.REPLY,
             case,
             event["user"],
-            text=text,
+            text=label_mentions(text, self.workspace.known_name),
             relay_ref=f"{channel}:{event['ts']}",
             attachments=_attachments(event),
         )

@@ -15,6 +15,7 @@ from slack_sdk.errors import SlackApiError
 from bot.adapters.base import FileFetchers
 from bot.adapters.slack import blocks, home, oncall
 from bot.adapters.slack.config import PLATFORM, SlackConfig
+from bot.adapters.slack.once import Box, post_once
 from bot.adapters.slack.threads import thread_text
 from bot.adapters.slack.workspace import Workspace
 from handlers.cases.assist import case_context
@@ -126,10 +127,10 @@ class SlackSender:
             if not item.queue:
                 raise NoQueue()
             text, card = blocks.case_card(self._view(item.escalation_id), self.config.locale)
-            sent = self.client.chat_postMessage(
-                channel=item.queue, text=text, blocks=card, unfurl_links=False, unfurl_media=False
-            )
-            return str(sent["ts"])
+            return post_once(
+                self.client, Box.AGENTS, item.id, resumed=item.resumed, channel=item.queue,
+                text=text, blocks=card, unfurl_links=False, unfurl_media=False,
+            )  # fmt: skip
         if item.kind == Kind.UPDATE:
             text, card = blocks.case_card(self._view(item.escalation_id), self.config.locale)
             self.client.chat_update(
@@ -160,15 +161,10 @@ class SlackSender:
             extra["blocks"] = home.draft_review_blocks(
                 text, int(item.payload["draft"]), self.config.locale
             )
-        sent = self.client.chat_postMessage(
-            channel=item.queue or "",
-            thread_ts=item.thread_ts,
-            text=text,
-            unfurl_links=False,
-            unfurl_media=False,
-            **extra,
-        )
-        return str(sent["ts"])
+        return post_once(
+            self.client, Box.AGENTS, item.id, resumed=item.resumed, channel=item.queue or "",
+            thread_ts=item.thread_ts, text=text, unfurl_links=False, unfurl_media=False, **extra,
+        )  # fmt: skip
 
     def _page_dm(self, item: AgentItem) -> str:
         """A page: a direct message to the person on call, in their Slack language, with a link
@@ -181,8 +177,10 @@ class SlackSender:
                 link = self.client.chat_getPermalink(channel=item.queue, message_ts=item.thread_ts)
                 text += "\n" + str(link.get("permalink") or "")
         channel = self.client.conversations_open(users=user)["channel"]["id"]
-        sent = self.client.chat_postMessage(channel=channel, text=text, unfurl_links=False)
-        return str(sent["ts"])
+        return post_once(
+            self.client, Box.AGENTS, item.id, resumed=item.resumed, channel=channel, text=text,
+            unfurl_links=False,
+        )  # fmt: skip
 
     def _copy_file(self, item: AgentItem) -> str | None:
         """Upload a creator's file into the case's thread, fetched from their platform."""
@@ -252,9 +250,13 @@ class SlackSender:
             await asyncio.to_thread(self.outbox.delivered, item.id, platform_message_id=sent)
 
     def _send_to_creator(self, item: Outbound) -> str:
-        text, message_blocks = blocks.creator_reply(item.text, item.suggestions)
-        sent = self.client.chat_postMessage(channel=item.chat_id, text=text, blocks=message_blocks)
-        return str(sent["ts"])
+        text, message_blocks = blocks.creator_reply(
+            item.text, item.suggestions, from_agent=item.from_agent
+        )
+        return post_once(
+            self.client, Box.CREATORS, item.id, resumed=item.resumed, channel=item.chat_id,
+            text=text, blocks=message_blocks,
+        )  # fmt: skip
 
     async def _failed(self, exc: SlackApiError, item_id: int, box: Outbox | AgentOutbox) -> bool:
         """Record a failed delivery. True when the item was dropped for good (go on)."""

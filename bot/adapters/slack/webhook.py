@@ -11,7 +11,13 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.adapters.base import RejectionCounter
-from bot.http_input import SLACK_TYPES, Rejection, read_body, slack_body_problem
+from bot.http_input import (
+    SLACK_TYPES,
+    Rejection,
+    read_body,
+    slack_body_problem,
+    slack_timestamp_problem,
+)
 
 EVENTS_PATH = "/slack/events"
 Dispatcher = Callable[[bytes, str, dict[str, str]], tuple[int, dict[str, str], str]]
@@ -25,6 +31,7 @@ def events_routes(
 
     async def slack_events(request: Request) -> Response:
         try:
+            slack_timestamp_problem(dict(request.headers.items()))
             body = await read_body(request, max_body, SLACK_TYPES)
             slack_body_problem(body, request.headers.get("content-type", ""))
         except Rejection as problem:

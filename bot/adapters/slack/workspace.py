@@ -58,6 +58,11 @@ class Workspace:
                 return user, None
         return self._names[user]
 
+    def known_name(self, user: str) -> str | None:
+        """The user's display name, or None when Slack wouldn't say (never the bare id)."""
+        name = self.profile(user)[0]
+        return None if name == user else name
+
     def hint(
         self, channel: str, user: str, key: str, *, thread_ts: str | None = None, **values: object
     ) -> None:

@@ -45,6 +45,7 @@ from bot.adapters.telegram.keyboards import COMMANDS, DEFAULT_LOCALE, command_me
 from bot.adapters.telegram.pool import DatabasePool
 from bot.adapters.telegram.sender import TelegramSender, seconds
 from bot.adapters.telegram.webhook import webhook_routes
+from bot.http_input import Rejection, telegram_update_problem
 from bot.outage import REFUSALS
 from handlers.contract.messages import IncomingMessage, Platform
 from handlers.delivery.outbox import Inbox, Outbox
@@ -183,9 +184,12 @@ class TelegramAdapter:
         if secret is None or not hmac.compare_digest(secret.encode(), self.secret.encode()):
             return 401, "bad secret token"
         try:
+            telegram_update_problem(body)  # an update_id that is a JSON integer, sane nesting
             payload = json.loads(body)
             update_id = int(payload["update_id"])
             json.dumps(payload, ensure_ascii=False).encode()  # no lone surrogates (\ud800)
+        except Rejection as problem:
+            return problem.status, problem.reason
         except (ValueError, KeyError, TypeError, OverflowError):
             return 400, "not a Telegram update"
         try:

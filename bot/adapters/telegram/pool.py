@@ -19,11 +19,20 @@ class DatabasePool:
     def __init__(self, dialect: str) -> None:
         workers = 4 if dialect == "sqlite" else 8
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="telegram-db")
+        self._marks = ThreadPoolExecutor(max_workers=1, thread_name_prefix="telegram-mark")
 
     async def run(self, function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run blocking database work off the event loop."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, partial(function, *args, **kwargs))
 
+    async def mark(self, record: Callable[[], object]) -> None:
+        """Record a delivery on a thread of its own, never queued behind turns being handled:
+        Telegram has no idempotency key, so a crash between its answer and this mark sends the
+        message again, and that window is kept to the one HTTP call."""
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._marks, record)
+
     def shutdown(self) -> None:
         self._executor.shutdown(wait=False)
+        self._marks.shutdown(wait=False)

@@ -20,6 +20,7 @@ from bot.adapters.base import FileFetchers
 from bot.adapters.telegram.config import PLATFORM
 from bot.adapters.telegram.keyboards import keyboard
 from bot.adapters.telegram.pool import DatabasePool
+from bot.render import for_creator
 from handlers.common.text import split_text
 from handlers.contract.messages import Attachment
 from handlers.delivery.outbox import Outbound, Outbox
@@ -92,7 +93,8 @@ class TelegramSender:
 
         After a delivery the outbox is read again only while more messages are known to be
         waiting (a turn's second reply, an announcement during the send): the usual turn, one
-        reply, costs one read instead of two.
+        reply, costs one read instead of two. A delivery is marked at once
+        (:meth:`DatabasePool.mark`).
         """
         item = await self._next(chat_id)
         while item is not None and not self.stopping:
@@ -101,15 +103,14 @@ class TelegramSender:
                 if wait > 0:
                     await asyncio.sleep(wait)
             record, delivered = await self._send(item)
-            if delivered:
-                self._expected[chat_id] = max(self._expected.get(chat_id, 0) - 1, 0)
-            if delivered and not self._expected.get(chat_id):
-                await self.database.run(record)
-                item = await self._next(chat_id) if self._expected.get(chat_id) else None
-                if item is None:
-                    self._settle(chat_id)
-            else:
+            if not delivered:
                 item = await self._next(chat_id, record)
+                continue
+            await self.database.mark(record)
+            self._expected[chat_id] = max(self._expected.get(chat_id, 0) - 1, 0)
+            item = await self._next(chat_id) if self._expected.get(chat_id) else None
+            if item is None:
+                self._settle(chat_id)
 
     async def _next(self, chat_id: str, record: Record | None = None) -> Outbound | None:
         """The chat's oldest waiting message (after recording the last attempt, in the same
@@ -159,7 +160,8 @@ class TelegramSender:
         sent: Message | None = None
         for attachment in item.attachments:
             sent = await self._send_file(item.chat_id, attachment) or sent
-        pieces = split_text(item.text, MAX_TEXT) if item.text or sent is None else []
+        text = for_creator(item.text, PLATFORM) if item.from_agent else item.text
+        pieces = split_text(text, MAX_TEXT) if text or sent is None else []
         for number, piece in enumerate(pieces, start=1):
             await self._pace(item.chat_id)
             markup = keyboard(item) if number == len(pieces) else None
