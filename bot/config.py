@@ -96,6 +96,19 @@ class Settings(BaseSettings):
     health_timeout: float = Field(2.0, gt=0, validation_alias=_env("PUENTE_HEALTH_TIMEOUT"))
     worker_late: float = Field(120.0, gt=0, validation_alias=_env("PUENTE_WORKER_LATE_SECONDS"))
 
+    # -- WhatsApp Cloud API (bot/adapters/whatsapp; the names are part of the contract) --
+    whatsapp_access_token: str | None = Field(None, validation_alias=_env("WHATSAPP_ACCESS_TOKEN"))
+    whatsapp_phone_number_id: str = Field("", validation_alias=_env("WHATSAPP_PHONE_NUMBER_ID"))
+    whatsapp_app_secret: str = Field("", validation_alias=_env("WHATSAPP_APP_SECRET"))
+    whatsapp_verify_token: str = Field("", validation_alias=_env("WHATSAPP_VERIFY_TOKEN"))
+    whatsapp_api_url: str = Field(
+        "https://graph.facebook.com", validation_alias=_env("WHATSAPP_API_URL")
+    )
+    whatsapp_api_version: str = Field("v23.0", validation_alias=_env("WHATSAPP_API_VERSION"))
+    whatsapp_reply_template: str | None = Field(
+        None, validation_alias=_env("WHATSAPP_REPLY_TEMPLATE")
+    )
+
     @field_validator("oncall_handoff")
     @classmethod
     def _handoff(cls, value: str) -> str:

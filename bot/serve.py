@@ -60,6 +60,27 @@ def slack_adapter(puente: Puente, settings: Settings, wake: Any, files: Any) -> 
     return SlackAdapter(puente, config, wake=wake, files=files)
 
 
+def whatsapp_adapter(puente: Puente, settings: Settings, files: dict[str, Any]) -> Any:
+    """Started by WHATSAPP_ACCESS_TOKEN; refuses to start without WHATSAPP_APP_SECRET."""
+    if not settings.whatsapp_access_token:
+        log.warning("whatsapp: not started (set WHATSAPP_ACCESS_TOKEN to start it)")
+        return None
+    from bot.adapters.whatsapp import WhatsAppAdapter, WhatsAppConfig
+
+    config = WhatsAppConfig(
+        access_token=settings.whatsapp_access_token,
+        phone_number_id=settings.whatsapp_phone_number_id,
+        app_secret=settings.whatsapp_app_secret,
+        verify_token=settings.whatsapp_verify_token,
+        api_url=settings.whatsapp_api_url,
+        api_version=settings.whatsapp_api_version,
+        reply_template=settings.whatsapp_reply_template,
+        claim_seconds=settings.claim_seconds,
+        max_body=settings.max_body_bytes,
+    )
+    return WhatsAppAdapter(puente, config, files=files)
+
+
 async def serve(settings: Settings) -> int:
     puente = build_puente(settings)
     files: dict[str, Any] = {}
@@ -71,6 +92,10 @@ async def serve(settings: Settings) -> int:
             adapter.wake()
 
     slack = slack_adapter(puente, settings, wake_all, files)
+    whatsapp = whatsapp_adapter(puente, settings, files)
+    if whatsapp is not None:
+        files["whatsapp"] = whatsapp.download
+        adapters.append(whatsapp)
     if telegram is not None:
         files["telegram"] = telegram.download
     if slack is not None:
@@ -91,6 +116,7 @@ async def serve(settings: Settings) -> int:
         puente,
         telegram=telegram,
         slack=slack,
+        whatsapp=whatsapp,
         on_shutdown=stop_adapters,
         max_body=settings.max_body_bytes,
         health_timeout=settings.health_timeout,

@@ -14,8 +14,9 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
+from bot.adapters.base import ChatAdapter
 from bot.http_input import JSON, SLACK_TYPES, Rejection, read_body, slack_body_problem
 from bot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from bot.metrics import Metrics
@@ -25,6 +26,7 @@ from handlers.router import Puente
 if TYPE_CHECKING:
     from bot.adapters.slack import SlackAdapter
     from bot.adapters.telegram import TelegramAdapter
+    from bot.adapters.whatsapp import WhatsAppAdapter
 
 MAX_BODY = 1_048_576
 HEALTH_TIMEOUT = 2.0
@@ -42,6 +44,7 @@ def build_web_app(
     *,
     telegram: TelegramAdapter | None = None,
     slack: SlackAdapter | None = None,
+    whatsapp: WhatsAppAdapter | None = None,
     on_shutdown: Callable[[], Awaitable[None]] | None = None,
     max_body: int = MAX_BODY,
     health_timeout: float = HEALTH_TIMEOUT,
@@ -57,7 +60,11 @@ def build_web_app(
         503 otherwise. The body names each check, and says whether the timers are fired on time
         (``worker``), which is the worker's health, not this process's: it never makes a 503."""
         checks = {"database": await _database(puente, health_timeout)}
-        senders: dict[str, _Sender | None] = {"telegram": telegram, "slack": slack}
+        senders: dict[str, _Sender | None] = {
+            "telegram": telegram,
+            "slack": slack,
+            "whatsapp": whatsapp,
+        }
         for name, adapter in senders.items():
             if adapter is not None:
                 checks[f"{name}_sender"] = "running" if adapter.sender_alive else "stopped"
@@ -117,8 +124,19 @@ def build_web_app(
             Route("/metrics", metrics_page, methods=["GET"]),
             Route(TELEGRAM_PATH, telegram_webhook, methods=["POST"]),
             Route(SLACK_PATH, slack_events, methods=["POST"]),
+            *_adapter_routes(metrics, whatsapp),
         ],
     )
+
+
+def _adapter_routes(metrics: Metrics, *adapters: ChatAdapter | None) -> list[BaseRoute]:
+    """Routes adapters declare themselves (``ChatAdapter.routes``), turned-away requests
+    counted like the others'."""
+
+    def rejected(route: str, status: int) -> None:
+        metrics.rejected.labels(route, str(status)).inc()
+
+    return [route for a in adapters if a is not None for route in a.routes(rejected)]
 
 
 def _worker_state(puente: Puente) -> str:

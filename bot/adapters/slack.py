@@ -797,6 +797,9 @@ class SlackAdapter:
         if role == "undeliverable":
             text = blocks.escape(str(payload.get("text", "")))[:500]
             return self.t.gettext("slack_undeliverable", text=text)
+        if role == "whatsapp_window":  # bot/adapters/whatsapp/window.py
+            key = "slack_whatsapp_window_" + ("template" if payload.get("template") else "closed")
+            return self.t.gettext(key, text=blocks.escape(str(payload.get("text", "")))[:500])
         if role == "reclassified":
             return self.t.gettext(
                 "slack_reclassified",
