@@ -13,6 +13,7 @@ import uvicorn
 
 from bot.adapters.slack import SlackAdapter, SlackConfig
 from bot.adapters.telegram import TelegramAdapter, TelegramConfig
+from bot.adapters.whatsapp import WhatsAppAdapter, WhatsAppConfig
 from bot.web import build_web_app
 from handlers.router import Puente
 from tests.fakes.slack_api import FAKE_BOT_TOKEN, FakeSlack
@@ -41,19 +42,29 @@ class Service:
         *,
         telegram: TelegramConfig | None = None,
         slack: SlackConfig | None = None,
+        whatsapp: WhatsAppConfig | None = None,
     ) -> None:
         self.puente = puente
+        self.whatsapp: WhatsAppAdapter | None = None
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         self.telegram: TelegramAdapter | None = None
         self.slack: SlackAdapter | None = None
-        self.run(self._build(telegram, slack))
+        self.run(self._build(telegram, slack, whatsapp))
         self.server: uvicorn.Server | None = None
         self.base = ""
 
-    async def _build(self, telegram: TelegramConfig | None, slack: SlackConfig | None) -> None:
+    async def _build(
+        self,
+        telegram: TelegramConfig | None,
+        slack: SlackConfig | None,
+        whatsapp: WhatsAppConfig | None = None,
+    ) -> None:
         files: dict[str, Any] = {}
+        if whatsapp is not None:
+            self.whatsapp = WhatsAppAdapter(self.puente, whatsapp, files=files)
+            files["whatsapp"] = self.whatsapp.download
         if telegram is not None:
             self.telegram = TelegramAdapter(self.puente, telegram, files=files)
             files["telegram"] = self.telegram.download
@@ -61,22 +72,26 @@ class Service:
             self.slack = SlackAdapter(self.puente, slack, wake=self.wake_all, files=files)
             files["slack"] = self.slack.download
 
+    @property
+    def adapters(self) -> list[Any]:
+        return [a for a in (self.telegram, self.slack, self.whatsapp) if a is not None]
+
     def wake_all(self) -> None:
-        for adapter in (self.telegram, self.slack):
-            if adapter is not None:
-                self.loop.call_soon_threadsafe(adapter.wake)
+        for adapter in self.adapters:
+            self.loop.call_soon_threadsafe(adapter.wake)
 
     def run(self, coroutine: Coroutine[Any, Any, Any], timeout: float = 30) -> Any:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
 
     def start(self) -> Service:
-        for adapter in (self.telegram, self.slack):
-            if adapter is not None:
-                self.run(adapter.start())
+        for adapter in self.adapters:
+            self.run(adapter.start())
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-        app = build_web_app(self.puente, telegram=self.telegram, slack=self.slack)
+        app = build_web_app(
+            self.puente, telegram=self.telegram, slack=self.slack, whatsapp=self.whatsapp
+        )
         self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
         asyncio.run_coroutine_threadsafe(self.server.serve(sockets=[sock]), self.loop)
         self.base = f"http://127.0.0.1:{port}"
@@ -89,9 +104,8 @@ class Service:
         if self.server is not None:
             self.server.should_exit = True
             time.sleep(0.2)
-        for adapter in (self.telegram, self.slack):
-            if adapter is not None:
-                self.run(adapter.stop())
+        for adapter in self.adapters:
+            self.run(adapter.stop())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
 

@@ -238,8 +238,7 @@ class WhatsAppAdapter:
                 log.exception("whatsapp: could not read the outbox; retrying")
                 chats = []
             for chat in chats:
-                if chat not in self._parked:
-                    self._drain_soon(chat)
+                self._drain_soon(chat)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), IDLE_CHECK_SECONDS)
 
@@ -256,8 +255,8 @@ class WhatsAppAdapter:
                 return
             if item.not_before is not None:
                 wait = as_utc(item.not_before) - self.puente.clock()
-                if wait > PARKED_AFTER:
-                    self._parked.add(chat)
+                if wait > PARKED_AFTER:  # held for the window; park rows added since
+                    await self._db(await self._outside_window(chat))
                     return
                 if wait.total_seconds() > 0:
                     await asyncio.sleep(wait.total_seconds())
@@ -267,12 +266,12 @@ class WhatsAppAdapter:
     async def _send(self, item: Outbound) -> Callable[[], object]:
         """Deliver one row; what to record about it (run on the database pool)."""
         if not await self._window_open(item.chat_id):
-            return await self._outside_window(item)
+            return await self._outside_window(item.chat_id)
         try:
             sent_as = await self._send_pieces(item)
         except GraphError as exc:
             if exc.window_closed:
-                return await self._outside_window(item)
+                return await self._outside_window(item.chat_id)
             if exc.retryable:
                 after = timedelta(seconds=exc.retry_after) if exc.retry_after else None
                 return partial(self.outbox.retry_later, item.id, after=after, error=str(exc))
@@ -292,21 +291,22 @@ class WhatsAppAdapter:
                 self._last_in[chat] = last
         return last is not None and self.puente.clock() - last < window.WINDOW
 
-    async def _outside_window(self, item: Outbound) -> Callable[[], object]:
-        """Park the row; an agent's reply is announced with the approved template, once."""
-        self._parked.add(item.chat_id)
-        parked, relayed = await self._db(window.parked_before, self.puente.engine, item.id)
+    async def _outside_window(self, chat: str) -> Callable[[], object]:
+        """Park the chat's waiting rows; agents' replies among them are announced to the
+        creator with the approved template (once per batch) and noted in the thread."""
+        self._parked.add(chat)
+        rows = await self._db(window.waiting_unparked, self.puente.engine, chat)
         template = self.config.template
         sent = False
-        if not parked and relayed and template is not None:
+        if template is not None and any(relayed for _, relayed in rows):
             try:
-                await self._pace(item.chat_id)
-                await self.graph.send(item.chat_id, *render.template(*template))
+                await self._pace(chat)
+                await self.graph.send(chat, *render.template(*template))
                 sent = True
             except (GraphError, httpx.HTTPError) as exc:
                 log.warning("whatsapp: the reply template was refused: %s", exc)
-        engine, now = self.puente.engine, self.puente.clock()
-        return partial(window.park, engine, item.id, now, template_sent=sent)
+        ids, now = [row_id for row_id, _ in rows], self.puente.clock()
+        return partial(window.park, self.puente.engine, ids, now, template_sent=sent)
 
     async def _send_pieces(self, item: Outbound) -> str:
         """Files first, then the text (suggestions on its last piece); the last wamid."""

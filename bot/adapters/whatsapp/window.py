@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, update
+from sqlalchemy import func, or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -58,26 +58,36 @@ def window_open(state: ChatState, now: datetime) -> bool:
     return state.last_inbound is not None and now - state.last_inbound < WINDOW
 
 
-def parked_before(engine: Engine, message_id: int) -> tuple[bool, bool]:
-    """(already parked once, an agent's relayed reply)."""
+def waiting_unparked(engine: Engine, chat_id: str) -> list[tuple[int, bool]]:
+    """The chat's undelivered rows not parked yet: (row id, an agent's relayed reply)."""
     with Session(engine) as session:
-        message = session.get(Message, message_id)
-        if message is None:
-            return True, False
-        return (message.error or "").startswith(PARKED_PREFIX), bool(message.relay_ref)
+        rows = session.exec(
+            select(Message.id, Message.relay_ref)
+            .join(Conversation, col(Conversation.id) == Message.conversation_id)
+            .where(
+                Conversation.platform == PLATFORM,
+                Conversation.chat_id == chat_id,
+                Message.direction == Direction.OUT,
+                col(Message.delivered_at).is_(None),
+                col(Message.failed_at).is_(None),
+                or_(col(Message.error).is_(None), ~col(Message.error).startswith(PARKED_PREFIX)),
+            )
+            .order_by(col(Message.id))
+        ).all()
+    return [(row_id, bool(relay)) for row_id, relay in rows if row_id is not None]
 
 
-def park(engine: Engine, message_id: int, now: datetime, *, template_sent: bool) -> bool:
-    """Hold a row until the creator writes; True the first time (the agents are told once)."""
+def park(engine: Engine, row_ids: list[int], now: datetime, *, template_sent: bool) -> None:
+    """Hold rows until the creator writes; the agents are told in the thread about each of
+    their replies held."""
     with Session(engine) as session:
-        message = session.get(Message, message_id)
-        if message is None:
-            return False
-        first = not (message.error or "").startswith(PARKED_PREFIX)
-        message.next_attempt_at = now + PARKED_FOR
-        message.claimed_by = None
-        message.claimed_until = None
-        if first:
+        for row_id in row_ids:
+            message = session.get(Message, row_id)
+            if message is None:
+                continue
+            message.next_attempt_at = now + PARKED_FOR
+            message.claimed_by = None
+            message.claimed_until = None
             message.error = f"{PARKED_PREFIX} {'template sent' if template_sent else 'closed'}"
             case = _case_of(session, message)
             if case is not None and message.relay_ref:
@@ -86,7 +96,6 @@ def park(engine: Engine, message_id: int, now: datetime, *, template_sent: bool)
                     template=template_sent, text=message.text[:500],
                 )  # fmt: skip
         session.commit()
-        return first
 
 
 def unpark(engine: Engine, chat_id: str) -> int:
