@@ -798,8 +798,10 @@ class SlackAdapter:
             text = blocks.escape(str(payload.get("text", "")))[:500]
             return self.t.gettext("slack_undeliverable", text=text)
         if role == "whatsapp_window":  # bot/adapters/whatsapp/window.py
-            key = "slack_whatsapp_window_" + ("template" if payload.get("template") else "closed")
-            return self.t.gettext(key, text=blocks.escape(str(payload.get("text", "")))[:500])
+            held = blocks.escape(str(payload.get("text", "")))[:500]
+            if payload.get("template"):
+                return self.t.gettext("slack_whatsapp_window_template", text=held)
+            return self.t.gettext("slack_whatsapp_window_closed", text=held)
         if role == "reclassified":
             return self.t.gettext(
                 "slack_reclassified",
