@@ -11,6 +11,7 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.adapters.whatsapp import WEBHOOK_PATH, MissingSecret, WhatsAppConfig
+from handlers.contract.messages import Attachment
 from handlers.router import AgentAction, AgentActionKind, Puente
 from handlers.storage.models import AgentPost, Escalation, InboundUpdate, Message
 from tests.conftest import FakeClock
@@ -291,3 +292,32 @@ def test_503_when_the_event_cannot_be_stored(running: Running) -> None:
 def test_no_app_secret_refuses_to_start(fake: FakeWhatsApp) -> None:
     with pytest.raises(MissingSecret):
         WhatsAppConfig(access_token=fake.token, phone_number_id="1", app_secret="")
+
+
+def test_files_go_both_ways_between_the_creator_and_the_case_thread(
+    running: Running, fake: FakeWhatsApp, puente: Puente
+) -> None:
+    running.send(text_message(NUMBER, "quiero hablar con una persona"))
+    fake.wait_for_sends(NUMBER, 1)
+    case = wait_until(lambda: _case(puente))
+    assert case.id is not None and running.whatsapp is not None
+    voice = fake.add_media(b"OggS voice note", "audio/ogg")
+    running.send(message(NUMBER, "audio", {"id": voice, "mime_type": "audio/ogg", "voice": True}))
+    (relayed,) = wait_until(lambda: _posts(puente, "file"))
+    assert relayed["platform"] == "whatsapp" and relayed["type"] == "voice"
+    assert running.run(running.whatsapp.download(str(relayed["file_id"]))) == b"OggS voice note"
+
+    async def from_agents(file_id: str) -> bytes | None:
+        return b"%PDF agent guide" if file_id == "F1" else None
+
+    running.whatsapp.files["agents"] = from_agents
+    puente.handle_agent_action(AgentAction(AgentActionKind.TAKE, case.id, "U1"))
+    guide = Attachment("document", "F1", "guia.pdf", "application/pdf", source="agents")
+    reply = AgentAction(
+        AgentActionKind.REPLY, case.id, "U1", text="Te mando la guía", attachments=(guide,)
+    )
+    puente.handle_agent_action(reply)
+    running.wake_all()
+    document = wait_until(lambda: [s for s in fake.sends_to(NUMBER) if s.type == "document"])
+    assert document[0].body["filename"] == "guia.pdf"
+    assert fake.uploads[document[0].body["id"]] == (b"%PDF agent guide", "application/pdf")

@@ -17,6 +17,7 @@ adapter that oversteps gets a 400 (code 100). Faults can be queued: a 429 with c
 from __future__ import annotations
 
 import email.parser
+import email.policy
 import hashlib
 import hmac
 import itertools
@@ -212,7 +213,7 @@ class FakeWhatsApp:
 
     def _upload(self, headers: Any, body: bytes) -> Any:
         raw = b"Content-Type: " + headers.get("content-type", "").encode() + b"\r\n\r\n" + body
-        message = email.parser.BytesParser().parsebytes(raw)
+        message = email.parser.BytesParser(policy=email.policy.default).parsebytes(raw)
         for part in message.iter_parts() if message.is_multipart() else []:
             if part.get_param("name", header="content-disposition") == "file":
                 media_id = f"upload{next(self._ids)}"
