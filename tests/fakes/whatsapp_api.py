@@ -113,6 +113,8 @@ class FakeWhatsApp:
         self.media: dict[str, tuple[bytes, str]] = {}
         self.faults: deque[Fault] = deque()
         self.refused = 0
+        self.every: tuple[int, Fault] | None = None
+        self._attempts = 0
         self._ids = itertools.count(1)
         self._lock = threading.Condition()
         self._server = _Server(self)
@@ -145,6 +147,10 @@ class FakeWhatsApp:
         """The next sends (not read receipts) answer with these faults, in order."""
         with self._lock:
             self.faults.extend(faults)
+
+    def fail_every(self, count: int, fault: Fault) -> None:
+        """Every ``count``-th send attempt answers with ``fault`` (benchmarks under pressure)."""
+        self.every = (count, fault)
 
     def add_media(self, data: bytes, mime: str) -> str:
         media_id = f"media{next(self._ids)}"
@@ -193,6 +199,9 @@ class FakeWhatsApp:
             return 200, b'{"success": true}', {}
         with self._lock:
             fault = self.faults.popleft() if self.faults else None
+            self._attempts += 1
+            if fault is None and self.every and self._attempts % self.every[0] == 0:
+                fault = self.every[1]
         if fault is not None:
             self.refused += 1
             status, body, headers = _error(fault.status, fault.code, "fault")
