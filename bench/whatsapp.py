@@ -34,8 +34,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from sqlmodel import Session, col, select
 
 from bench import telegram as tg
+from bot.adapters.whatsapp.render import bodies
+from handlers.contract.messages import Suggestion
+from handlers.storage.db import make_engine
+from handlers.storage.models import Conversation, Direction, Message
 from tests.fakes.whatsapp_api import (
     APP_SECRET,
     VERIFY_TOKEN,
@@ -173,15 +178,40 @@ def run(name: str, planned: list[tuple[float, str, str]], *, semantic: bool, hos
             sent_at, acks = inject(url, planned, 2 if hostile else 1)
             drain(fake, numbers, len(planned))
             tg.stop_process(process)
+        lead_pieces, final = delivered_rows(Path(folder) / "bench.db", numbers)
     latencies: list[float] = []
-    lost = duplicated = 0
+    lost = 0
     for number in numbers:
         times = [at for (_, n, _), at in zip(planned, sent_at, strict=True) if n == number]
-        replies = sorted(s.at for s in fake.sends if s.to == number)
+        replies = sorted(s.at for s in fake.sends if s.to == number and s.wamid in final)
         latencies.extend((r - t) * 1e3 for t, r in zip(times, replies, strict=False))
         lost += max(0, len(times) - len(replies))
-        duplicated += max(0, len(replies) - len(times))
+    ours = [s for s in fake.sends if s.to in numbers]
+    duplicated = len(ours) - sum(1 for s in ours if s.wamid in final) - lead_pieces
     return Row(name, len(planned), latencies, acks, lost, duplicated, fake.refused)
+
+
+def delivered_rows(database: Path, numbers: set[str]) -> tuple[int, set[str]]:
+    """From the bot's database: how many leading pieces its delivered replies took (texts
+    split before an interactive body), and the wamids of their last pieces. A send that is
+    neither was a duplicate."""
+    engine = make_engine(f"sqlite:///{database}", check_schema=False)
+    with Session(engine) as session:
+        rows = session.exec(
+            select(Message)
+            .join(Conversation, col(Conversation.id) == Message.conversation_id)
+            .where(
+                Message.direction == Direction.OUT,
+                col(Message.delivered_at).is_not(None),
+                col(Conversation.chat_id).in_(numbers),
+            )
+        ).all()
+    engine.dispose()
+    pieces = 0
+    for row in rows:
+        suggestions = [Suggestion(**s) for s in json.loads(row.suggestions)]
+        pieces += len(bodies(row.text, suggestions, "x")) - 1
+    return pieces, {str(r.platform_message_id) for r in rows}
 
 
 def telegram_row(args: argparse.Namespace) -> Row:
