@@ -83,6 +83,7 @@ class WhatsAppAdapter:
         self._last_in: dict[str, datetime] = {}
         self._parked: set[str] = set()
         self._seen: set[str] = set()
+        self._again: set[str] = set()  # chats whose running delivery must read once more
         self._chat_locks: dict[str, asyncio.Lock] = {}
         self._chat_tasks: dict[str, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Future[None]] = set()
@@ -246,12 +247,19 @@ class WhatsAppAdapter:
         task = self._chat_tasks.get(chat)
         if task is None or task.done():
             self._chat_tasks[chat] = asyncio.create_task(self._drain(chat))
+        else:  # its last read may have missed the new row: it reads once more before ending
+            self._again.add(chat)
 
     async def _drain(self, chat: str) -> None:
         """One number's rows in order, each after the previous one was accepted."""
+        record: Callable[[], object] | None = None
         while not self._stopping:
-            item = await self._db(self.outbox.next_for, platform=PLATFORM, chat_id=chat)
+            self._again.discard(chat)
+            item = await self._db(self._record_then_next, record, chat)
+            record = None
             if item is None:
+                if chat in self._again:
+                    continue
                 return
             if item.not_before is not None:
                 wait = as_utc(item.not_before) - self.puente.clock()
@@ -261,7 +269,15 @@ class WhatsAppAdapter:
                 if wait.total_seconds() > 0:
                     await asyncio.sleep(wait.total_seconds())
             record = await self._send(item)
+        if record is not None:
             await self._db(record)
+
+    def _record_then_next(self, record: Callable[[], object] | None, chat: str) -> Outbound | None:
+        """The last attempt's outcome and the chat's next row in one trip to the database pool
+        (two short transactions: the mark is committed before the next row is read)."""
+        if record is not None:
+            record()
+        return self.outbox.next_for(platform=PLATFORM, chat_id=chat)
 
     async def _send(self, item: Outbound) -> Callable[[], object]:
         """Deliver one row; what to record about it (run on the database pool)."""
