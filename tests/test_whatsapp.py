@@ -10,7 +10,10 @@ from collections.abc import Iterator
 import pytest
 from sqlmodel import Session, select
 
+from bot.adapters.base import ChatAdapter
 from bot.adapters.whatsapp import WEBHOOK_PATH, MissingSecret, WhatsAppConfig
+from bot.config import Settings
+from bot.serve import whatsapp_adapter
 from handlers.contract.messages import Attachment
 from handlers.router import AgentAction, AgentActionKind, Puente
 from handlers.storage.models import AgentPost, Escalation, InboundUpdate, Message
@@ -289,9 +292,17 @@ def test_503_when_the_event_cannot_be_stored(running: Running) -> None:
     assert running.send(text_message(NUMBER, "hola")) == 503
 
 
-def test_no_app_secret_refuses_to_start(fake: FakeWhatsApp) -> None:
+def test_no_app_secret_refuses_to_start(puente: Puente) -> None:
+    settings = Settings(
+        whatsapp_access_token="EAAtoken", whatsapp_phone_number_id="1", whatsapp_app_secret=""
+    )
     with pytest.raises(MissingSecret):
-        WhatsAppConfig(access_token=fake.token, phone_number_id="1", app_secret="")
+        whatsapp_adapter(puente, settings, {})
+
+
+def test_the_adapter_keeps_the_chat_adapter_contract(running: Running) -> None:
+    assert isinstance(running.whatsapp, ChatAdapter)
+    assert running.whatsapp.platform == "whatsapp" and running.whatsapp.sender_alive
 
 
 def test_files_go_both_ways_between_the_creator_and_the_case_thread(
