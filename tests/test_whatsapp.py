@@ -332,3 +332,24 @@ def test_files_go_both_ways_between_the_creator_and_the_case_thread(
     document = wait_until(lambda: [s for s in fake.sends_to(NUMBER) if s.type == "document"])
     assert document[0].body["filename"] == "guia.pdf"
     assert fake.uploads[document[0].body["id"]] == (b"%PDF agent guide", "application/pdf")
+
+
+def test_an_agent_reply_refused_for_good_is_marked_in_the_thread(
+    running: Running, fake: FakeWhatsApp, puente: Puente
+) -> None:
+    running.send(text_message(NUMBER, "quiero hablar con una persona"))
+    fake.wait_for_sends(NUMBER, 1)
+    case = wait_until(lambda: _case(puente))
+    assert case.id is not None
+    puente.handle_agent_action(AgentAction(AgentActionKind.TAKE, case.id, "U1"))
+    running.wake_all()
+    fake.wait_for_sends(NUMBER, 2)
+    fake.fail_next(Fault(400, 131026))  # "message undeliverable"
+    reply = AgentAction(AgentActionKind.REPLY, case.id, "U1", text="¿Sigues ahí?", relay_ref="9.1")
+    puente.handle_agent_action(reply)
+    running.wake_all()
+    wait_until(lambda: {"kind": "reaction", "ref": "9.1", "name": "warning"}
+               in _posts(puente, "reaction"))  # fmt: skip
+    lines = [p for p in _posts(puente, "thread") if p.get("role") == "undeliverable"]
+    assert lines and lines[0]["text"] == "¿Sigues ahí?"
+    assert len(fake.sends_to(NUMBER)) == 2
