@@ -78,6 +78,8 @@ class WhatsAppAdapter:
         self.graph = GraphClient(target)
         workers = 4 if puente.engine.dialect.name == "sqlite" else 8
         self._database = ThreadPoolExecutor(workers, thread_name_prefix="whatsapp-db")
+        # storing a webhook's events never queues behind handling (Meta waits for the 200)
+        self._intake = ThreadPoolExecutor(2, thread_name_prefix="whatsapp-intake")
         self._global = AsyncLimiter(config.max_per_second, 1)
         self._last_sent: dict[str, float] = {}
         self._last_in: dict[str, datetime] = {}
@@ -134,6 +136,7 @@ class WhatsAppAdapter:
                 await task
         await self.graph.close()
         self._database.shutdown(wait=False)
+        self._intake.shutdown(wait=False)
         log.warning("whatsapp: stopped")
 
     @property
@@ -159,7 +162,8 @@ class WhatsAppAdapter:
             return 400, "not a WhatsApp webhook"
         for event in found:
             try:
-                row = await self._db(
+                row = await self._db_on(
+                    self._intake,
                     self.inbox.accept,
                     platform=PLATFORM,
                     key=event.key,
@@ -367,8 +371,14 @@ class WhatsAppAdapter:
     # -- plumbing ------------------------------------------------------------------------
 
     async def _db(self, function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        return await self._db_on(self._database, function, *args, **kwargs)
+
+    @staticmethod
+    async def _db_on(
+        pool: ThreadPoolExecutor, function: Callable[..., T], /, *args: Any, **kwargs: Any
+    ) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._database, partial(function, *args, **kwargs))
+        return await loop.run_in_executor(pool, partial(function, *args, **kwargs))
 
     def _spawn(self, coroutine: Awaitable[None]) -> None:
         task = asyncio.ensure_future(coroutine)
