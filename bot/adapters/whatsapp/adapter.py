@@ -23,23 +23,20 @@ from typing import Any, TypeVar
 
 import httpx
 from aiolimiter import AsyncLimiter
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from bot.adapters.base import RejectionCounter
 from bot.adapters.whatsapp import render, window
-from bot.adapters.whatsapp.config import WEBHOOK_PATH, WhatsAppConfig
+from bot.adapters.whatsapp.config import WhatsAppConfig
 from bot.adapters.whatsapp.graph import GraphClient, GraphError, GraphTarget
+from bot.adapters.whatsapp.routes import webhook_routes
 from bot.adapters.whatsapp.webhook import (
     Event,
     EventKind,
     events,
-    handshake,
     to_incoming,
     valid_signature,
 )
-from bot.http_input import JSON, Rejection, read_body
 from handlers.common.i18n import translator
 from handlers.contract.messages import Attachment, Platform
 from handlers.delivery.outbox import Inbox, Outbound, Outbox
@@ -96,29 +93,7 @@ class WhatsAppAdapter:
     # -- lifecycle ---------------------------------------------------------------------
 
     def routes(self, rejected: RejectionCounter) -> Sequence[BaseRoute]:
-        async def verify(request: Request) -> PlainTextResponse:
-            challenge = handshake(dict(request.query_params), self.config.verify_token)
-            if challenge is None:
-                rejected(WEBHOOK_PATH, 403)
-                return PlainTextResponse("verification failed", status_code=403)
-            return PlainTextResponse(challenge)
-
-        async def receive(request: Request) -> PlainTextResponse:
-            try:
-                body = await read_body(request, self.config.max_body, frozenset({JSON}))
-            except Rejection as problem:
-                status, reason = problem.status, problem.reason
-            else:
-                signature = request.headers.get("x-hub-signature-256")
-                status, reason = await self.receive_webhook(signature, body)
-            if status >= 400:
-                rejected(WEBHOOK_PATH, status)
-            return PlainTextResponse(reason, status_code=status)
-
-        return [
-            Route(WEBHOOK_PATH, verify, methods=["GET"]),
-            Route(WEBHOOK_PATH, receive, methods=["POST"]),
-        ]
+        return webhook_routes(self.config, self.receive_webhook, rejected)
 
     async def start(self) -> None:
         self._sender = asyncio.create_task(self._deliver_forever(), name="whatsapp-send")
@@ -303,13 +278,16 @@ class WhatsAppAdapter:
         return partial(self.outbox.delivered, item.id, platform_message_id=sent_as)
 
     async def _window_open(self, chat: str) -> bool:
+        """Open by what this process saw, else by the database (another process may have
+        handled the creator's latest message)."""
+        now = self.puente.clock()
         last = self._last_in.get(chat)
-        if last is None:
+        if last is None or now - last >= window.WINDOW:
             state = await self._db(window.chat_state, self.puente.engine, chat)
             last = state.last_inbound
             if last is not None:
                 self._last_in[chat] = last
-        return last is not None and self.puente.clock() - last < window.WINDOW
+        return last is not None and now - last < window.WINDOW
 
     async def _outside_window(self, chat: str) -> Callable[[], object]:
         """Park the chat's waiting rows; agents' replies among them are announced to the
