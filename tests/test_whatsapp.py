@@ -353,3 +353,16 @@ def test_an_agent_reply_refused_for_good_is_marked_in_the_thread(
     lines = [p for p in _posts(puente, "thread") if p.get("role") == "undeliverable"]
     assert lines and lines[0]["text"] == "¿Sigues ahí?"
     assert len(fake.sends_to(NUMBER)) == 2
+
+
+def test_a_message_of_an_unreadable_shape_is_stored_finished_and_skipped(
+    running: Running, fake: FakeWhatsApp, puente: Puente
+) -> None:
+    hostile = message(NUMBER, "interactive", {"type": "button_reply", "button_reply": "x"})
+    assert running.send(hostile) == 200
+    assert running.send(text_message(NUMBER, "no me llegan los regalos")) == 200
+    fake.wait_for_sends(NUMBER, 1)
+    with Session(puente.engine) as session:
+        rows = wait_until(lambda: _finished(session, 2))
+    assert sorted(str(r.error) for r in rows) == ["None", "unreadable: AttributeError"]
+    assert len(fake.sends_to(NUMBER)) == 1

@@ -172,7 +172,14 @@ class WhatsAppAdapter:
             if event.kind is EventKind.STATUS:
                 await self._on_status(row, event)
                 return
-            incoming = to_incoming(event.payload)
+            try:
+                incoming = to_incoming(event.payload)
+            except (AttributeError, TypeError, ValueError, KeyError) as exc:  # hostile shapes
+                log.warning(
+                    "whatsapp: stored a message that can't be read (%s)", type(exc).__name__
+                )
+                await self._db(self.inbox.finish, row, error=f"unreadable: {type(exc).__name__}")
+                return
             if incoming is None:  # a reaction or a kind Puente doesn't read: no answer
                 await self._db(self.inbox.finish, row)
                 return
@@ -361,7 +368,12 @@ class WhatsAppAdapter:
     def _spawn(self, coroutine: Awaitable[None]) -> None:
         task = asyncio.ensure_future(coroutine)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._forget)
+
+    def _forget(self, task: asyncio.Future[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("whatsapp: background task failed: %s", type(task.exception()).__name__)
 
 
 def _stored_event(payload: str) -> Event:
