@@ -41,12 +41,16 @@ def imported_roots(path) -> set[str]:  # type: ignore[no-untyped-def]
 
 
 def test_each_chat_sdk_is_imported_by_its_adapter_only() -> None:
-    owners = {
-        "telegram": {"telegram.py"},
-        "slack_bolt": {"slack.py"},
-        "slack_sdk": {"slack.py"},
-    }
+    adapters = REPO / "bot" / "adapters"
+    owners = {"telegram": "telegram", "slack_bolt": "slack", "slack_sdk": "slack"}
     for path in [*(REPO / "bot").rglob("*.py"), *(REPO / "handlers").rglob("*.py")]:
-        for sdk, allowed in owners.items():
+        for sdk, package in owners.items():
             if sdk in imported_roots(path):
-                assert path.name in allowed and path.parent.name == "adapters", (path, sdk)
+                assert path.parent == adapters / package, (path, sdk)
+
+
+def test_slack_rendering_modules_are_pure() -> None:
+    """Block Kit and thread texts are plain data: no SDK, so tests can inspect them."""
+    for name in ("kit", "blocks", "modals", "home", "oncall", "threads"):
+        path = REPO / "bot" / "adapters" / "slack" / f"{name}.py"
+        assert not {"slack_bolt", "slack_sdk"} & imported_roots(path), path

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.adapters import slack_blocks as blocks
+from bot.adapters.slack import kit
 from handlers.cases.casework import Routing
 from handlers.router import Puente
 from tests.conftest import FakeClock
@@ -63,7 +63,7 @@ def test_a_case_thread_relays_both_ways_with_files_and_the_window(
     (file_id,) = wait_until(lambda: slack_api.files)
     assert wait_until(lambda: slack_api.file_content(file_id)) == b"\xff\xd8\xff\xe0 comprobante"
 
-    assert desk.click(blocks.TAKE, 1) == 200
+    assert desk.click(kit.TAKE, 1) == 200
     wait_until(lambda: any("se unió" in s.text for s in graph.sends_to(NUMBER)))
     assert desk.reply("Hola, soy Lucía. Ya vi tu recibo.", card["ts"]) == 200
     wait_until(lambda: graph.sends_to(NUMBER)[-1].text == "Hola, soy Lucía. Ya vi tu recibo.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.adapters.slack_blocks import escape
+from bot.adapters.slack.kit import escape
 from handlers.common.i18n import N_, Translator
 from handlers.triage.reasons import render_stored
 
