@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from bot.app import encoder, match_policy
 from bot.config import Settings
+from bot.progress import progress
 from handlers.common.i18n import SUPPORTED_LOCALES, Translator, translator
 from handlers.insights import metrics, report
 from handlers.kb import gaps
@@ -39,6 +40,13 @@ def span(text: str) -> timedelta:
     return timedelta(**{_UNITS[found.group(2).lower()]: int(found.group(1))})
 
 
+def xlsx_path(text: str) -> Path:
+    """The report is a workbook: any other extension is refused, not silently ignored."""
+    if Path(text).suffix.lower() != ".xlsx":
+        raise argparse.ArgumentTypeError(f"the report is an .xlsx workbook, not {text!r}")
+    return Path(text)
+
+
 def moment(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text)
@@ -52,7 +60,7 @@ def add_commands(
 ) -> None:  # type: ignore[type-arg]
     report_cmd = commands.add_parser("report", help="write the insights workbook (.xlsx)")
     _window_arguments(report_cmd)
-    report_cmd.add_argument("--out", type=Path, default=Path("report.xlsx"))
+    report_cmd.add_argument("--out", type=xlsx_path, default=Path("report.xlsx"))
     report_cmd.add_argument("--locale", choices=SUPPORTED_LOCALES, default=None)
     report_cmd.set_defaults(func=_report)
 
@@ -95,6 +103,15 @@ def _window(args: argparse.Namespace) -> tuple[datetime, datetime]:
 def _report(args: argparse.Namespace, settings: Settings) -> int:
     t = translator(args.locale or settings.default_locale)
     kb = _live_kb(settings)
+    with progress("building the report", None):
+        _build_report(args, settings, kb, t)
+    print(t.gettext("report_written", path=str(args.out)))
+    return 0
+
+
+def _build_report(
+    args: argparse.Namespace, settings: Settings, kb: KbSource, t: Translator
+) -> None:
     since, until = _window(args)
     matcher = kb.matcher()
     assert kb.engine is not None
@@ -109,8 +126,6 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
         )
         missing = gaps.kb_gaps(session, since, until, matcher)
     report.build_report(found, missing, args.out, t.locale)
-    print(t.gettext("report_written", path=str(args.out)))
-    return 0
 
 
 # -- kb review -------------------------------------------------------------------------------

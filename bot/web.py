@@ -22,6 +22,7 @@ from bot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from bot.metrics import Metrics
 from handlers.insights import telemetry
 from handlers.router import Puente
+from handlers.storage.migrations import VERSION_TABLE
 
 if TYPE_CHECKING:
     from bot.adapters.slack import SlackAdapter
@@ -56,9 +57,10 @@ def build_web_app(
         return PlainTextResponse(reason, status_code=status)
 
     async def healthz(_: Request) -> JSONResponse:
-        """200 when the database answers ``SELECT 1`` in time and every configured sender runs;
-        503 otherwise. The body names each check, and says whether the timers are fired on time
-        (``worker``), which is the worker's health, not this process's: it never makes a 503."""
+        """200 when the database answers and accepts a write in time and every configured
+        sender runs; 503 otherwise. The body names each check, and says whether the timers are
+        fired on time (``worker``), which is the worker's health, not this process's: it never
+        makes a 503."""
         checks = {"database": await _database(puente, health_timeout)}
         senders: dict[str, _Sender | None] = {
             "telegram": telegram,
@@ -147,17 +149,30 @@ def _worker_state(puente: Puente) -> str:
     return "ok" if late is None else "late"
 
 
-async def _database(puente: Puente, timeout: float) -> str:
-    """``SELECT 1`` in a worker thread, so a hung database can't stall the event loop."""
+# Takes the write lock without changing a row, so a database that can be read but not
+# written (a read-only or immutable SQLite file, a PostgreSQL replica) is caught: every webhook
+# would get 503 from it.
+_WRITE_PROBE = text(f"UPDATE {VERSION_TABLE} SET version_num = version_num WHERE 1 = 0")
 
-    def ping() -> None:
+
+async def _database(puente: Puente, timeout: float) -> str:
+    """``SELECT 1`` then a write that changes nothing (rolled back), in a worker thread so a
+    hung database can't stall the event loop."""
+
+    def ping() -> str:
         with puente.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
+            try:
+                connection.execute(_WRITE_PROBE)
+            except SQLAlchemyError:
+                return "read_only"
+            finally:
+                connection.rollback()
+        return "ok"
 
     try:
-        await asyncio.wait_for(asyncio.to_thread(ping), timeout)
+        return await asyncio.wait_for(asyncio.to_thread(ping), timeout)
     except TimeoutError:
         return "timeout"
     except (SQLAlchemyError, OSError):
         return "unreachable"
-    return "ok"

@@ -25,6 +25,7 @@ from handlers.common.i18n import (
 from handlers.common.text import clean, has_words, storable
 from handlers.contract.actions import SURVEY_PAYLOAD, ActionRejected, AgentAction, AgentActionKind
 from handlers.contract.messages import IncomingMessage, OutgoingMessage, Suggestion
+from handlers.conversation import offers
 from handlers.conversation.intents import Intent, command, detect
 from handlers.conversation.states import Event, bot_answers, next_state
 from handlers.kb.articles import Article
@@ -193,6 +194,7 @@ class Puente:
     ) -> tuple[_Turn, list[Message]]:
         """The turn's replies and effects, with the replies added to the session's outbox."""
         creator, conversation, inbound = received
+        text = offers.picked(session, inbound, text) or text
         turn = _Turn(
             session, creator, conversation, translator(creator.locale), text, message, inbound
         )
@@ -491,16 +493,14 @@ class Puente:
         if case is None:
             return turn.say(turn.t.gettext("status_none"))
         zone = turn.creator.timezone
-        opened = turn.t.datetime(as_utc(case.created_at), zone)
+        opened = turn.t.minute(as_utc(case.created_at), zone)
         if case.status == EscalationStatus.ASSIGNED:
             return turn.say(turn.t.gettext("status_assigned", case=case.id, opened=opened))
         due = as_utc(case.due_at or self.policy.due(case.priority, as_utc(case.created_at)))
         if due <= self.clock():
             return turn.say(turn.t.gettext("status_late", case=case.id, opened=opened))
         turn.say(
-            turn.t.gettext(
-                "status_open", case=case.id, opened=opened, due=turn.t.datetime(due, zone)
-            )
+            turn.t.gettext("status_open", case=case.id, opened=opened, due=turn.t.minute(due, zone))
         )
 
     def _change_language(self, turn: _Turn) -> None:

@@ -16,7 +16,8 @@ PROMPT = "> "
 
 
 class ConsoleChat:
-    """One terminal session; each session is its own conversation for the same creator."""
+    """A creator in a terminal; every session of the same user continues one conversation
+    (so an offer made in the last run can still be picked by its number)."""
 
     def __init__(
         self,
@@ -31,7 +32,8 @@ class ConsoleChat:
         self.puente = puente
         self.locale = locale
         self.user = user or _os_user()
-        self.chat_id = f"{self.user}:{uuid.uuid4().hex[:12]}"
+        self.chat_id = self.user
+        self._session = uuid.uuid4().hex[:12]  # message ids stay unique across sessions
         self.stdin = stdin or sys.stdin.buffer
         self.stdout = stdout or sys.stdout
         self.interactive = self.stdin.isatty() if interactive is None else interactive
@@ -68,7 +70,7 @@ class ConsoleChat:
             platform=Platform.CONSOLE,
             chat_id=self.chat_id,
             user_id=self.user,
-            message_id=f"{self.chat_id}:{next(self._ids)}",
+            message_id=f"{self._session}:{next(self._ids)}",
             text=line,
             display_name=self.user,
             locale_hint=self.locale,

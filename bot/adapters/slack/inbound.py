@@ -15,6 +15,7 @@ from slack_bolt import BoltRequest, BoltResponse
 
 from bot.adapters.slack.config import PLATFORM
 from bot.adapters.slack.workspace import Workspace
+from bot.outage import REFUSALS
 from handlers.common.i18n import N_
 from handlers.contract.actions import ActionRejected, AgentAction, AgentActionKind
 from handlers.contract.messages import Attachment, IncomingMessage, Platform
@@ -63,8 +64,8 @@ class Inbound:
             return BoltResponse(status=400, body="event without event_id")
         try:
             row = self.inbox.accept(platform=PLATFORM, key=event_id, payload=json.dumps(body))
-        except Exception:
-            log.exception("slack: could not store event %s; Slack will retry", event_id)
+        except Exception as exc:
+            REFUSALS.refused("slack", exc)
             return BoltResponse(status=503, body="storage unavailable")
         if row is None:
             return BoltResponse(status=200, body="")

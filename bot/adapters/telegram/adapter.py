@@ -42,6 +42,7 @@ from bot.adapters.telegram.inbound import chat_of, pressed, to_incoming
 from bot.adapters.telegram.keyboards import COMMANDS, DEFAULT_LOCALE, command_menu
 from bot.adapters.telegram.pool import DatabasePool
 from bot.adapters.telegram.sender import FileFetchers, TelegramSender, seconds
+from bot.outage import REFUSALS
 from handlers.contract.messages import IncomingMessage
 from handlers.delivery.outbox import Inbox, Outbox
 from handlers.router import Puente
@@ -180,8 +181,8 @@ class TelegramAdapter:
             return 400, "not a Telegram update"
         try:
             row = await self._store(update_id, payload)
-        except Exception:
-            log.exception("telegram: could not store update %s; Telegram will retry", update_id)
+        except Exception as exc:
+            REFUSALS.refused("telegram", exc)
             return 503, "storage unavailable"
         if row is not None:
             self._spawn(self._process(row, payload))
@@ -229,8 +230,8 @@ class TelegramAdapter:
             update_id = int(payload["update_id"])
             try:
                 row = await self._store(update_id, payload)
-            except Exception:  # the database is away: not confirmed, so fetched again
-                log.exception("telegram: could not store update %s; retrying", update_id)
+            except Exception as exc:  # the database is away: not confirmed, so fetched again
+                REFUSALS.refused("telegram", exc)
                 await asyncio.sleep(1)
                 break
             offset = update_id + 1
