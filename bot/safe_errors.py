@@ -68,6 +68,9 @@ def configured_secrets(settings: Settings) -> list[str | None]:
         settings.slack_bot_token,
         settings.slack_signing_secret,
         settings.slack_app_token,
+        settings.whatsapp_access_token,
+        settings.whatsapp_app_secret,
+        settings.whatsapp_verify_token,
     ]
     if settings.telegram_bot_token:
         from bot.adapters.telegram import webhook_secret

@@ -10,6 +10,8 @@ from bot.adapters.whatsapp.config import WhatsAppConfig
 from bot.adapters.whatsapp.graph import GraphError
 from bot.adapters.whatsapp.render import bodies
 from bot.adapters.whatsapp.webhook import EventKind, events, to_incoming, valid_signature
+from bot.config import Settings
+from bot.safe_errors import configured_secrets
 from handlers.contract.messages import Suggestion
 from tests.fakes.whatsapp_api import (
     APP_SECRET,
@@ -113,3 +115,13 @@ def test_the_version_segment_and_template_language() -> None:
     config = WhatsAppConfig("t", "1", "s", api_version="21.0", reply_template="aviso:en_US")
     assert config.version == "v21.0" and config.template == ("aviso", "en_US")
     assert WhatsAppConfig("t", "1", "s", reply_template="aviso").template == ("aviso", "es")
+
+
+def test_whatsapp_secrets_are_redacted_from_logs() -> None:
+    settings = Settings(
+        whatsapp_access_token="EAAGsecretAccessToken123",
+        whatsapp_app_secret="app-secret-0123456789",
+        whatsapp_verify_token="verify-token-0123",
+    )
+    found = configured_secrets(settings)
+    assert {"EAAGsecretAccessToken123", "app-secret-0123456789", "verify-token-0123"} <= set(found)

@@ -37,6 +37,7 @@ from bot.adapters.whatsapp.webhook import (
     to_incoming,
     valid_signature,
 )
+from bot.outage import REFUSALS
 from handlers.common.i18n import translator
 from handlers.contract.messages import Attachment, Platform
 from handlers.delivery.outbox import Inbox, Outbound, Outbox
@@ -144,8 +145,8 @@ class WhatsAppAdapter:
                     key=event.key,
                     payload=json.dumps({"kind": event.kind, **event.payload}, ensure_ascii=False),
                 )
-            except Exception:
-                log.exception("whatsapp: could not store an event; Meta will retry")
+            except Exception as exc:
+                REFUSALS.refused(PLATFORM, exc)
                 return 503, "storage unavailable"
             if row is not None:
                 self._spawn(self._process(row, event))
