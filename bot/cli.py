@@ -40,11 +40,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings()
     except ValidationError as exc:
-        fields = ", ".join(str(e["loc"][0]) for e in exc.errors() if e.get("loc"))
-        print(f"error: invalid configuration in the environment: {fields}", file=sys.stderr)
+        problems = "; ".join(_problem(e["loc"][0], e["msg"]) for e in exc.errors() if e["loc"])
+        print(f"error: invalid configuration in the environment: {problems}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level, settings.log_format, configured_secrets(settings))
-    problem = url_problem(settings.database_url)
+    configure_logging(
+        settings.operations.log_level, settings.operations.log_format, configured_secrets(settings)
+    )
+    problem = url_problem(settings.operations.database_url)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
@@ -57,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}; run `puente migrate` first", file=sys.stderr)
         return 2
     except DBAPIError as exc:
-        print(f"error: {database_problem(exc, settings.database_url)}", file=sys.stderr)
+        print(f"error: {database_problem(exc, settings.operations.database_url)}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # `puente tickets | head -3`: the reader has all it wanted
         quiet_broken_pipe()
@@ -127,7 +129,7 @@ def _parser() -> argparse.ArgumentParser:
 def _chat(args: argparse.Namespace, settings: Settings) -> int:
     from bot.adapters.console import ConsoleChat
 
-    locale = args.locale or negotiate(settings.default_locale)
+    locale = args.locale or negotiate(settings.matching.default_locale)
     return ConsoleChat(build_puente(settings), locale=locale, user=args.user).run()
 
 
@@ -148,7 +150,7 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
 
         print(f"wrote {new_revision(args.new)}")
         return 0
-    engine = make_engine(settings.database_url, check_schema=False)
+    engine = make_engine(settings.operations.database_url, check_schema=False)
     try:
         print(f"database at revision {migrate(engine)}")
     finally:
@@ -170,7 +172,9 @@ def _triage(args: argparse.Namespace, settings: Settings) -> int:
     reader_encoder = encoder(settings)
     reader = shipped(reader_encoder)
     if reader_encoder is not None:  # as in the service: the KB's questions are benign neighbours
-        kb = KbSource(path=settings.kb_path, policy=match_policy(settings), encoder=reader_encoder)
+        kb = KbSource(
+            path=settings.matching.kb_path, policy=match_policy(settings), encoder=reader_encoder
+        )
         reader.benign = kb_questions(kb)
     classify = reader.classify
     fallback = {"priority": "P4", "category": "none", "reasons": []}
@@ -183,7 +187,7 @@ def _triage(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _kb_match(args: argparse.Namespace, settings: Settings) -> int:
-    path = args.kb or settings.kb_path
+    path = args.kb or settings.matching.kb_path
     kb = KnowledgeBase.from_rows(read_kb_file(path))
     matcher = Matcher(kb, match_policy(settings), encoder(settings))
     fallback = {"action": "escalate", "article_id": None, "score": 0.0, "suggestions": []}
@@ -212,3 +216,9 @@ def _json_lines(
             continue
         print(json.dumps(answer(query), ensure_ascii=False), flush=True)
     return 0
+
+
+def _problem(variable: object, message: str) -> str:
+    """One configuration error, naming its environment variable once."""
+    message = message.removeprefix("Value error, ")
+    return message if message.startswith(f"{variable}:") else f"{variable}: {message}"

@@ -24,7 +24,6 @@ from handlers.kb import gaps
 from handlers.kb import review as kb_review
 from handlers.kb.review import ReviewError
 from handlers.kb.source import KbSource
-from handlers.oncall.sla import parse_sla
 from handlers.storage.db import make_engine
 from handlers.storage.models import utcnow
 
@@ -88,8 +87,8 @@ def _window_arguments(parser: argparse.ArgumentParser, default_since: str = "7d"
 def _live_kb(settings: Settings) -> KbSource:
     """The database and the live KB, without the rest of the service (no triage to load)."""
     return KbSource(
-        path=settings.kb_path,
-        engine=make_engine(settings.database_url),
+        path=settings.matching.kb_path,
+        engine=make_engine(settings.operations.database_url),
         policy=match_policy(settings),
         encoder=encoder(settings),
     )
@@ -101,7 +100,7 @@ def _window(args: argparse.Namespace) -> tuple[datetime, datetime]:
 
 
 def _report(args: argparse.Namespace, settings: Settings) -> int:
-    t = translator(args.locale or settings.default_locale)
+    t = translator(args.locale or settings.matching.default_locale)
     kb = _live_kb(settings)
     with progress("building the report", None):
         _build_report(args, settings, kb, t)
@@ -121,8 +120,8 @@ def _build_report(
             since,
             until,
             matcher=matcher,
-            repeat_days=settings.repeat_days,
-            targets=parse_sla(settings.sla),
+            repeat_days=settings.cases.repeat_days,
+            targets=settings.oncall.sla,
         )
         missing = gaps.kb_gaps(session, since, until, matcher)
     report.build_report(found, missing, args.out, t.locale)
@@ -132,7 +131,7 @@ def _build_report(
 
 
 def _review(args: argparse.Namespace, settings: Settings) -> int:
-    t = translator(args.locale or settings.default_locale)
+    t = translator(args.locale or settings.matching.default_locale)
     kb = _live_kb(settings)
     since, until = _window(args)
     assert kb.engine is not None

@@ -46,7 +46,7 @@ def add_commands(kb_commands: argparse._SubParsersAction) -> None:  # type: igno
 def kb_import_file(args: argparse.Namespace, settings: Settings) -> int:
     rows = read_kb_file(args.file)
     removed = 0
-    with Session(make_engine(settings.database_url)) as session:
+    with Session(make_engine(settings.operations.database_url)) as session:
         if args.replace:
             stale = store.published_article_ids(session) - {row.id for row in rows}
             removed = store.delete_articles(session, article_ids=stale)
@@ -73,19 +73,19 @@ def kb_export_file(args: argparse.Namespace, settings: Settings) -> int:
 
 def kb_delete_articles(args: argparse.Namespace, settings: Settings) -> int:
     """Only imported articles live in the database; the shipped file's are edited in the file."""
-    with Session(make_engine(settings.database_url)) as session:
+    with Session(make_engine(settings.operations.database_url)) as session:
         known = store.published_article_ids(session)
         removed = store.delete_articles(session, article_ids=args.ids)
         session.commit()
     in_file = set()
-    if settings.kb_path is not None and Path(settings.kb_path).exists():
-        in_file = {row.id for row in read_kb_file(settings.kb_path)}
+    if settings.matching.kb_path is not None and Path(settings.matching.kb_path).exists():
+        in_file = {row.id for row in read_kb_file(settings.matching.kb_path)}
     print(f"removed {removed} rows")
     status = 0
     for article_id in args.ids:
         if article_id in in_file:
-            print(f"error: {article_id} is in the KB file {settings.kb_path}: edit it there",
-                  file=sys.stderr)  # fmt: skip
+            path = settings.matching.kb_path
+            print(f"error: {article_id} is in the KB file {path}: edit it there", file=sys.stderr)
             status = 1
         elif article_id not in known:
             print(f"error: no article {article_id} in the database", file=sys.stderr)
@@ -113,6 +113,6 @@ def _kb_rows(path: Path | None, settings: Settings) -> list[KbRow]:
     """The given file's rows, or the live KB's (the KB file merged with the database's)."""
     if path is not None:
         return read_kb_file(path)
-    kb = KnowledgeBase.from_rows(read_kb_file(settings.kb_path))
-    with Session(make_engine(settings.database_url)) as session:
+    kb = KnowledgeBase.from_rows(read_kb_file(settings.matching.kb_path))
+    with Session(make_engine(settings.operations.database_url)) as session:
         return kb.merged(store.published_articles(session)).rows()

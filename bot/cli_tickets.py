@@ -46,9 +46,9 @@ COLUMNS = (
 
 
 def tickets(args: argparse.Namespace, settings: Settings) -> int:
-    t = translator(args.locale or settings.default_locale)
+    t = translator(args.locale or settings.matching.default_locale)
     statuses = store.OPEN_STATUSES if args.open else None
-    with Session(make_engine(settings.database_url)) as session:
+    with Session(make_engine(settings.operations.database_url)) as session:
         cases = store.list_escalations(session, statuses=statuses)
     if args.json:
         for case, creator in cases:

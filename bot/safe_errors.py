@@ -63,19 +63,19 @@ def quiet_broken_pipe() -> None:
 def configured_secrets(settings: Settings) -> list[str | None]:
     """Every secret value the settings hold, for the log redaction to replace literally."""
     secrets: list[str | None] = [
-        settings.telegram_bot_token,
-        settings.telegram_webhook_secret,
-        settings.slack_bot_token,
-        settings.slack_signing_secret,
-        settings.slack_app_token,
-        settings.whatsapp_access_token,
-        settings.whatsapp_app_secret,
-        settings.whatsapp_verify_token,
+        settings.telegram.token,
+        settings.telegram.webhook_secret,
+        settings.slack.bot_token,
+        settings.slack.signing_secret,
+        settings.slack.app_token,
+        settings.whatsapp.access_token,
+        settings.whatsapp.app_secret,
+        settings.whatsapp.verify_token,
     ]
-    if settings.telegram_bot_token:
+    if settings.telegram.token:
         from bot.adapters.telegram import webhook_secret
 
-        secrets.append(webhook_secret(settings.telegram_bot_token, None))
+        secrets.append(webhook_secret(settings.telegram.token, None))
     with suppress(ArgumentError, ValueError):
-        secrets.append(make_url(normalise_url(settings.database_url)).password)
+        secrets.append(make_url(normalise_url(settings.operations.database_url)).password)
     return secrets

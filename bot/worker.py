@@ -24,7 +24,7 @@ log = logging.getLogger("puente.worker")
 
 def build_worker_puente(settings: Settings) -> Puente:
     """What ticking needs: the database and the on-call policy (no KB, no encoder)."""
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.operations.database_url)
     return Puente(engine=engine, kb=KbSource(path=None), oncall=oncall_policy(settings))
 
 
@@ -53,4 +53,4 @@ def main(settings: Settings) -> int:
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, on_signal)
-    return run(build_worker_puente(settings), every=settings.worker_seconds, stop=stop)
+    return run(build_worker_puente(settings), every=settings.operations.worker_seconds, stop=stop)

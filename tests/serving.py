@@ -72,26 +72,23 @@ class Service:
             self.slack = SlackAdapter(self.puente, slack, wake=self.wake_all, files=files)
             files["slack"] = self.slack.download
 
-    @property
-    def adapters(self) -> list[Any]:
-        return [a for a in (self.telegram, self.slack, self.whatsapp) if a is not None]
-
     def wake_all(self) -> None:
-        for adapter in self.adapters:
-            self.loop.call_soon_threadsafe(adapter.wake)
+        for adapter in (self.telegram, self.slack, self.whatsapp):
+            if adapter is not None:
+                self.loop.call_soon_threadsafe(adapter.wake)
 
     def run(self, coroutine: Coroutine[Any, Any, Any], timeout: float = 30) -> Any:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
 
     def start(self) -> Service:
-        for adapter in self.adapters:
-            self.run(adapter.start())
+        for adapter in (self.telegram, self.slack, self.whatsapp):
+            if adapter is not None:
+                self.run(adapter.start())
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-        app = build_web_app(
-            self.puente, telegram=self.telegram, slack=self.slack, whatsapp=self.whatsapp
-        )
+        adapters = [a for a in (self.telegram, self.slack, self.whatsapp) if a is not None]
+        app = build_web_app(self.puente, adapters)
         self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
         asyncio.run_coroutine_threadsafe(self.server.serve(sockets=[sock]), self.loop)
         self.base = f"http://127.0.0.1:{port}"
@@ -104,8 +101,9 @@ class Service:
         if self.server is not None:
             self.server.should_exit = True
             time.sleep(0.2)
-        for adapter in self.adapters:
-            self.run(adapter.stop())
+        for adapter in (self.telegram, self.slack, self.whatsapp):
+            if adapter is not None:
+                self.run(adapter.stop())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
 

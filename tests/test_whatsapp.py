@@ -293,9 +293,8 @@ def test_503_when_the_event_cannot_be_stored(running: Running) -> None:
 
 
 def test_no_app_secret_refuses_to_start(puente: Puente) -> None:
-    settings = Settings(
-        whatsapp_access_token="EAAtoken", whatsapp_phone_number_id="1", whatsapp_app_secret=""
-    )
+    group = {"access_token": "EAAtoken", "phone_number_id": "1", "app_secret": ""}
+    settings = Settings.load(None, whatsapp=group)
     with pytest.raises(MissingSecret):
         whatsapp_adapter(puente, settings, {})
 

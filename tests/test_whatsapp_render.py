@@ -118,10 +118,11 @@ def test_the_version_segment_and_template_language() -> None:
 
 
 def test_whatsapp_secrets_are_redacted_from_logs() -> None:
-    settings = Settings(
-        whatsapp_access_token="EAAGsecretAccessToken123",
-        whatsapp_app_secret="app-secret-0123456789",
-        whatsapp_verify_token="verify-token-0123",
-    )
+    group = {
+        "access_token": "EAAGsecretAccessToken123",
+        "app_secret": "app-secret-0123456789",
+        "verify_token": "verify-token-0123",
+    }
+    settings = Settings.load(None, whatsapp=group)
     found = configured_secrets(settings)
     assert {"EAAGsecretAccessToken123", "app-secret-0123456789", "verify-token-0123"} <= set(found)

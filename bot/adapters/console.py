@@ -6,8 +6,12 @@ import getpass
 import itertools
 import sys
 import uuid
+from collections.abc import Sequence
 from typing import BinaryIO, TextIO
 
+from starlette.routing import BaseRoute
+
+from bot.adapters.base import RejectionCounter, hand_over
 from handlers.common.i18n import translator
 from handlers.contract.messages import IncomingMessage, OutgoingMessage, Platform, Suggestion
 from handlers.router import HandlerResult, Puente
@@ -17,7 +21,13 @@ PROMPT = "> "
 
 class ConsoleChat:
     """A creator in a terminal; every session of the same user continues one conversation
-    (so an offer made in the last run can still be picked by its number)."""
+    (so an offer made in the last run can still be picked by its number).
+
+    A :class:`~bot.adapters.base.ChatAdapter` with nothing running beside it: no webhook, no
+    stored raw events, and replies printed (and marked delivered) within the creator's turn.
+    """
+
+    platform = Platform.CONSOLE
 
     def __init__(
         self,
@@ -52,8 +62,28 @@ class ConsoleChat:
                 return 0
             self.send(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
 
+    def routes(self, rejected: RejectionCounter) -> Sequence[BaseRoute]:
+        return ()
+
+    async def start(self) -> None:
+        """Nothing to start: :meth:`run` reads the terminal."""
+
+    async def stop(self) -> None:
+        """Nothing to stop: :meth:`run` ends with its input."""
+
+    def wake(self) -> None:
+        """Nothing waits: replies are printed as each line is answered."""
+
+    async def download(self, file_id: str) -> bytes | None:
+        """A terminal sends no files."""
+        return None
+
+    @property
+    def sender_alive(self) -> bool:
+        return True
+
     def send(self, line: str) -> HandlerResult:
-        result = self.puente.handle_message(self.to_incoming(line))
+        result = hand_over(self.puente, self.to_incoming(line), None)
         self.locale = result.locale
         for reply in result.replies:
             self._render(reply)
@@ -64,7 +94,7 @@ class ConsoleChat:
     def to_incoming(self, line: str) -> IncomingMessage:
         """A number picks one of the last suggestions, as tapping a button would."""
         choice = line.strip()
-        if choice.isdigit() and 1 <= int(choice) <= len(self._suggestions):
+        if choice.isascii() and choice.isdigit() and 1 <= int(choice) <= len(self._suggestions):
             line = self._suggestions[int(choice) - 1].payload
         return IncomingMessage(
             platform=Platform.CONSOLE,

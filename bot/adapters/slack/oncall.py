@@ -9,6 +9,7 @@ from bot.adapters.slack.kit import escape
 from handlers.common.i18n import N_, Translator
 from handlers.triage.reasons import render_stored
 
+MAX_REASON = 300
 ONCALL_ROLES = ("page", "sla_reminder", "sla_breach", "creator_nudged", "auto_closed")
 REASONS = {
     "p1": N_("page_reason_p1"),
@@ -30,8 +31,8 @@ def reason_text(reason: str, t: Translator) -> str:
         return t.gettext(REASONS[why], user=f"<@{escape(detail)}>")
     key = REASONS.get(why)
     if key is None:
-        return escape(reason)[:300]
-    return t.gettext(key, detail=escape(render_stored(detail, t))[:300])
+        return escape(reason)[:MAX_REASON]
+    return t.gettext(key, detail=escape(render_stored(detail, t))[:MAX_REASON])
 
 
 def thread_text(payload: dict[str, Any], t: Translator) -> str:
