@@ -203,6 +203,18 @@ def _parsed(value: object, parse: Any, variable: str) -> object:
         raise ValueError(f"{variable}: {exc}") from exc
 
 
+class WhatsAppSettings(_Group):
+    """The WhatsApp Cloud API adapter (docs/whatsapp.md); the names are part of the contract."""
+
+    access_token: str | None = Field(None, validation_alias=_env("WHATSAPP_ACCESS_TOKEN"))
+    phone_number_id: str = Field("", validation_alias=_env("WHATSAPP_PHONE_NUMBER_ID"))
+    app_secret: str = Field("", validation_alias=_env("WHATSAPP_APP_SECRET"))
+    verify_token: str = Field("", validation_alias=_env("WHATSAPP_VERIFY_TOKEN"))
+    api_url: str = Field("https://graph.facebook.com", validation_alias=_env("WHATSAPP_API_URL"))
+    api_version: str = Field("v23.0", validation_alias=_env("WHATSAPP_API_VERSION"))
+    reply_template: str | None = Field(None, validation_alias=_env("WHATSAPP_REPLY_TEMPLATE"))
+
+
 class OperationsSettings(_Group):
     """Running the processes: database, web server, logs, leases and timers."""
 
@@ -224,6 +236,7 @@ class Settings(BaseModel):
 
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     slack: SlackSettings = Field(default_factory=SlackSettings)
+    whatsapp: WhatsAppSettings = Field(default_factory=WhatsAppSettings)
     cases: CasesSettings = Field(default_factory=CasesSettings)
     matching: MatchingSettings = Field(default_factory=MatchingSettings)
     oncall: OncallSettings = Field(default_factory=OncallSettings)
@@ -243,6 +256,7 @@ class Settings(BaseModel):
 GROUPS: dict[str, type[_Group]] = {
     "telegram": TelegramSettings,
     "slack": SlackSettings,
+    "whatsapp": WhatsAppSettings,
     "cases": CasesSettings,
     "matching": MatchingSettings,
     "oncall": OncallSettings,

@@ -68,6 +68,9 @@ def configured_secrets(settings: Settings) -> list[str | None]:
         settings.slack.bot_token,
         settings.slack.signing_secret,
         settings.slack.app_token,
+        settings.whatsapp.access_token,
+        settings.whatsapp.app_secret,
+        settings.whatsapp.verify_token,
     ]
     if settings.telegram.token:
         from bot.adapters.telegram import webhook_secret

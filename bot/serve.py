@@ -64,6 +64,28 @@ def slack_adapter(
     return SlackAdapter(puente, config, wake=wake, files=files)
 
 
+def whatsapp_adapter(puente: Puente, settings: Settings, files: FileFetchers) -> ChatAdapter | None:
+    """Started by WHATSAPP_ACCESS_TOKEN; refuses to start without WHATSAPP_APP_SECRET."""
+    group = settings.whatsapp
+    if not group.access_token:
+        log.warning("whatsapp: not started (set WHATSAPP_ACCESS_TOKEN to start it)")
+        return None
+    from bot.adapters.whatsapp import WhatsAppAdapter, WhatsAppConfig
+
+    config = WhatsAppConfig(
+        access_token=group.access_token,
+        phone_number_id=group.phone_number_id,
+        app_secret=group.app_secret,
+        verify_token=group.verify_token,
+        api_url=group.api_url,
+        api_version=group.api_version,
+        reply_template=group.reply_template,
+        claim_seconds=settings.operations.claim_seconds,
+        max_body=settings.operations.max_body_bytes,
+    )
+    return WhatsAppAdapter(puente, config, files=files)
+
+
 def build_adapters(puente: Puente, settings: Settings) -> list[ChatAdapter]:
     """Every configured platform's adapter; each can relay files from the others and wake them
     all (an agent's action on one platform stores replies for another)."""
@@ -77,6 +99,7 @@ def build_adapters(puente: Puente, settings: Settings) -> list[ChatAdapter]:
     built = (
         telegram_adapter(puente, settings, files),
         slack_adapter(puente, settings, wake_all, files),
+        whatsapp_adapter(puente, settings, files),
     )
     for adapter in built:
         if adapter is not None:

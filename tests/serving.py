@@ -13,6 +13,7 @@ import uvicorn
 
 from bot.adapters.slack import SlackAdapter, SlackConfig
 from bot.adapters.telegram import TelegramAdapter, TelegramConfig
+from bot.adapters.whatsapp import WhatsAppAdapter, WhatsAppConfig
 from bot.web import build_web_app
 from handlers.router import Puente
 from tests.fakes.slack_api import FAKE_BOT_TOKEN, FakeSlack
@@ -41,19 +42,29 @@ class Service:
         *,
         telegram: TelegramConfig | None = None,
         slack: SlackConfig | None = None,
+        whatsapp: WhatsAppConfig | None = None,
     ) -> None:
         self.puente = puente
+        self.whatsapp: WhatsAppAdapter | None = None
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         self.telegram: TelegramAdapter | None = None
         self.slack: SlackAdapter | None = None
-        self.run(self._build(telegram, slack))
+        self.run(self._build(telegram, slack, whatsapp))
         self.server: uvicorn.Server | None = None
         self.base = ""
 
-    async def _build(self, telegram: TelegramConfig | None, slack: SlackConfig | None) -> None:
+    async def _build(
+        self,
+        telegram: TelegramConfig | None,
+        slack: SlackConfig | None,
+        whatsapp: WhatsAppConfig | None = None,
+    ) -> None:
         files: dict[str, Any] = {}
+        if whatsapp is not None:
+            self.whatsapp = WhatsAppAdapter(self.puente, whatsapp, files=files)
+            files["whatsapp"] = self.whatsapp.download
         if telegram is not None:
             self.telegram = TelegramAdapter(self.puente, telegram, files=files)
             files["telegram"] = self.telegram.download
@@ -62,7 +73,7 @@ class Service:
             files["slack"] = self.slack.download
 
     def wake_all(self) -> None:
-        for adapter in (self.telegram, self.slack):
+        for adapter in (self.telegram, self.slack, self.whatsapp):
             if adapter is not None:
                 self.loop.call_soon_threadsafe(adapter.wake)
 
@@ -70,13 +81,13 @@ class Service:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
 
     def start(self) -> Service:
-        for adapter in (self.telegram, self.slack):
+        for adapter in (self.telegram, self.slack, self.whatsapp):
             if adapter is not None:
                 self.run(adapter.start())
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-        adapters = [a for a in (self.telegram, self.slack) if a is not None]
+        adapters = [a for a in (self.telegram, self.slack, self.whatsapp) if a is not None]
         app = build_web_app(self.puente, adapters)
         self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
         asyncio.run_coroutine_threadsafe(self.server.serve(sockets=[sock]), self.loop)
@@ -90,7 +101,7 @@ class Service:
         if self.server is not None:
             self.server.should_exit = True
             time.sleep(0.2)
-        for adapter in (self.telegram, self.slack):
+        for adapter in (self.telegram, self.slack, self.whatsapp):
             if adapter is not None:
                 self.run(adapter.stop())
         self.loop.call_soon_threadsafe(self.loop.stop)

@@ -38,6 +38,11 @@ def _case_event(role: object, payload: dict[str, Any], t: Translator) -> str:
     if role == "undeliverable":
         text = escape(str(payload.get("text", "")))[:MAX_QUOTED]
         return t.gettext("slack_undeliverable", text=text)
+    if role == "whatsapp_window":  # bot/adapters/whatsapp/window.py
+        held = escape(str(payload.get("text", "")))[:MAX_QUOTED]
+        if payload.get("template"):
+            return t.gettext("slack_whatsapp_window_template", text=held)
+        return t.gettext("slack_whatsapp_window_closed", text=held)
     if role == "reclassified":
         return t.gettext(
             "slack_reclassified",
