@@ -24,7 +24,10 @@ from handlers.common.i18n import (
 )
 from handlers.common.text import clean, has_words, storable
 from handlers.contract.actions import SURVEY_PAYLOAD, ActionRejected, AgentAction, AgentActionKind
+from handlers.contract.ids import ARTICLE_PAYLOAD, parse_article_payload, parse_survey
 from handlers.contract.messages import IncomingMessage, OutgoingMessage, Suggestion
+from handlers.contract.priority import Priority
+from handlers.contract.roles import ThreadRole
 from handlers.conversation.intents import Intent, command, detect
 from handlers.conversation.states import Event, bot_answers, next_state
 from handlers.kb.articles import Article
@@ -50,7 +53,6 @@ from handlers.triage.reasons import ASKED_FOR_PERSON, NO_KB_ANSWER, VIP_CREATOR,
 from handlers.triage.safety import safety_message
 
 HUMAN_PAYLOAD = "/agente"
-ARTICLE_PAYLOAD = "kb:"
 LANGUAGE_BUTTONS = (Suggestion("Español", "/idioma es"), Suggestion("English", "/idioma en"))
 SUMMARY_MESSAGES = 5
 SUMMARY_CHARS = 500
@@ -94,10 +96,10 @@ class ConversationPolicy:
     flood_messages: int = 10
     flood_seconds: float = 10.0
     response_minutes: tuple[tuple[str, int], ...] = (
-        ("P1", 15),
-        ("P2", 60),
-        ("P3", 8 * 60),
-        ("P4", 24 * 60),
+        (Priority.P1, 15),
+        (Priority.P2, 60),
+        (Priority.P3, 8 * 60),
+        (Priority.P4, 24 * 60),
     )
 
     def due(self, priority: str, opened: datetime) -> datetime:
@@ -361,9 +363,8 @@ class Puente:
         turn.say(turn.t.gettext(key), self._human_button(turn.t))
 
     def _chosen_article(self, text: str) -> Article | None:
-        if not text.startswith(ARTICLE_PAYLOAD):
-            return None
-        return self.kb.matcher().kb.get(text.removeprefix(ARTICLE_PAYLOAD).strip())
+        article_id = parse_article_payload(text)
+        return None if article_id is None else self.kb.matcher().kb.get(article_id)
 
     def _escalate(
         self,
@@ -371,7 +372,7 @@ class Puente:
         *,
         reasons: Sequence[Reason],
         fallback: str = "",
-        priority: str = "P3",
+        priority: Priority = Priority.P3,
         category: str = "human_request",
         announce: bool = True,
     ) -> None:
@@ -382,8 +383,8 @@ class Puente:
         recent = store.recent_inbound_texts(
             turn.session, conversation_id=conversation.id, limit=SUMMARY_MESSAGES
         )
-        if turn.creator.is_vip and priority == "P3":
-            priority, reasons = "P2", (*reasons, Reason(VIP_CREATOR))
+        if turn.creator.is_vip and priority is Priority.P3:
+            priority, reasons = Priority.P2, (*reasons, Reason(VIP_CREATOR))
         reason = encode(reasons) or fallback[:500]
         escalation = Escalation(
             conversation_id=conversation.id,
@@ -411,12 +412,12 @@ class Puente:
             return False
         verdict = self.triager.classify(turn.text, vip=turn.creator.is_vip)
         turn.inbound.priority, turn.inbound.category = verdict.priority, verdict.category
-        if verdict.priority not in ("P1", "P2"):
+        if not verdict.priority.urgent:
             return False
         assert turn.conversation.id is not None
         case = store.open_escalation(turn.session, conversation_id=turn.conversation.id)
         if case is not None:
-            if verdict.priority < case.priority:
+            if verdict.priority.outranks(case.priority):
                 case.priority, case.category = verdict.priority, verdict.category
                 case.due_at = self.policy.due(verdict.priority, as_utc(case.created_at))
                 casework.post(turn.session, case, Kind.UPDATE)
@@ -425,12 +426,12 @@ class Puente:
                 turn.session,
                 case,
                 Kind.THREAD,
-                role="triage",
+                role=ThreadRole.TRIAGE,
                 reason=encode(verdict.reasons) or verdict.category,
                 priority=verdict.priority,
             )
         else:
-            if verdict.priority == "P2":
+            if verdict.priority is Priority.P2:
                 self._sop_answer(turn)
             self._escalate(
                 turn,
@@ -438,9 +439,9 @@ class Puente:
                 fallback=verdict.category,
                 priority=verdict.priority,
                 category=verdict.category,
-                announce=verdict.priority != "P1",
+                announce=verdict.priority is not Priority.P1,
             )
-        if verdict.priority == "P1":
+        if verdict.priority is Priority.P1:
             turn.say(safety_message(turn.t, verdict.category, turn.creator, turn.message))
         elif case is not None:
             turn.say(turn.t.gettext("escalated", case=case.id))
@@ -453,7 +454,7 @@ class Puente:
         session.flush()
         casework.post(session, case, Kind.CARD)
         transcript = store.transcript(session, conversation_id=case.conversation_id)
-        casework.post(session, case, Kind.THREAD, role="transcript", lines=transcript)
+        casework.post(session, case, Kind.THREAD, role=ThreadRole.TRANSCRIPT, lines=transcript)
         self.timekeeper.case_opened(session, case, now)
 
     def _sop_answer(self, turn: _Turn) -> None:
@@ -479,7 +480,7 @@ class Puente:
         if state is not ConversationState.ESCALATED:
             return
         if detect(turn.text) is Intent.HUMAN_REQUEST:
-            casework.post(turn.session, case, Kind.THREAD, role="nudge")
+            casework.post(turn.session, case, Kind.THREAD, role=ThreadRole.NUDGE)
         if turn.message.attachments:
             return turn.say(turn.t.gettext("attachment_added_to_case", case=case.id))
         waited = (self.clock() - as_utc(case.created_at)).total_seconds()
@@ -515,12 +516,11 @@ class Puente:
 
     def _record_satisfaction(self, turn: _Turn) -> None:
         """``csat:<case>:<1-5>`` from the survey buttons; only for this conversation's cases."""
-        _, case_id, score = [*turn.text.split(":"), "", ""][:3]
-        case = turn.session.get(Escalation, int(case_id)) if case_id.isdigit() else None
-        valid = score.isdigit() and 1 <= int(score) <= 5
-        if case is None or case.conversation_id != turn.conversation.id or not valid:
+        answer = parse_survey(turn.text)
+        case = turn.session.get(Escalation, answer.case_id) if answer else None
+        if answer is None or case is None or case.conversation_id != turn.conversation.id:
             return turn.say(turn.t.gettext("no_words"))
-        case.satisfaction = int(score)
+        case.satisfaction = answer.score
         turn.say(turn.t.gettext("survey_thanks"))
 
     @staticmethod

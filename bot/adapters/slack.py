@@ -27,12 +27,13 @@ from slack_sdk.errors import SlackApiError
 
 from bot.adapters import slack_blocks as blocks
 from bot.adapters import slack_home as home
-from bot.adapters import slack_oncall
+from bot.adapters import slack_oncall, slack_threads
 from handlers.cases.assist import case_context
 from handlers.cases.casework import Kind
 from handlers.common.i18n import N_, negotiate, translator
 from handlers.contract.actions import ActionRejected, AgentAction, AgentActionKind
 from handlers.contract.case_view import CaseView
+from handlers.contract.ids import parse_id, split_id
 from handlers.contract.messages import IncomingMessage, Platform
 from handlers.delivery.outbox import AgentItem, AgentOutbox, Inbox, Outbound, Outbox
 from handlers.insights.dashboard import dashboard, gap_by_key, review_draft, review_gap
@@ -40,7 +41,6 @@ from handlers.kb.review import ReviewError
 from handlers.oncall.command import OncallCommand, OncallRequest
 from handlers.router import Puente
 from handlers.storage.models import as_utc
-from handlers.triage.reasons import render_stored
 
 log = logging.getLogger(__name__)
 
@@ -55,13 +55,7 @@ IGNORED_SUBTYPES = {
     "thread_broadcast",
 }
 CREATOR_CHOICE = "creator_choice"
-CASE_ID = re.compile(r"[0-9]{1,18}")
 MALFORMED = (TypeError, AttributeError, KeyError, ValueError, IndexError)
-ROLE_NAMES = {
-    "creator": N_("slack_role_creator"),
-    "bot": N_("slack_role_bot"),
-    "agent": N_("slack_role_agent"),
-}
 GROUP_CACHE_SECONDS = 300.0
 IDLE_CHECK_SECONDS = 1.0
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -463,9 +457,9 @@ class SlackAdapter:
             if channel:
                 self._hint(channel, user, N_("slack_hint_agents_only"))
             return
-        case, _, article = str(body["actions"][0].get("value") or "").partition(":")
-        if case.isdigit() and article:
-            send = AgentAction(AgentActionKind.SEND_ARTICLE, int(case), user, article_id=article)
+        found = split_id(str(body["actions"][0].get("value") or ""))
+        if found is not None:
+            send = AgentAction(AgentActionKind.SEND_ARTICLE, found[0], user, article_id=found[1])
             self._apply(send, channel)
 
     def _on_creator_choice(self, ack: Callable[[], None], body: dict[str, Any]) -> None:
@@ -539,12 +533,13 @@ class SlackAdapter:
             return
         action = body["actions"][0]
         value = str(action.get("value") or "")
-        if not value.isdigit():
+        draft = parse_id(value)
+        if draft is None:
             return
         approve = action.get("action_id") == home.APPROVE_DRAFT
         try:
             article = review_draft(
-                self.puente.engine, int(value), approve=approve, now=self.puente.clock()
+                self.puente.engine, draft, approve=approve, now=self.puente.clock()
             )
         except ReviewError:
             log.warning("slack: a KB review did not apply (draft %s already reviewed?)", value)
@@ -732,7 +727,7 @@ class SlackAdapter:
                 if exc.response.get("error") != "already_reacted":
                     raise
             return None
-        text = self._thread_text(item.payload)
+        text = slack_threads.thread_text(item.payload, self.t)
         extra: dict[str, Any] = {}
         if item.payload.get("role") == "kb_draft" and item.payload.get("draft"):
             extra["blocks"] = home.draft_review_blocks(
@@ -780,50 +775,6 @@ class SlackAdapter:
             title=str(payload.get("name") or payload.get("type") or "archivo"),
         )
         return None
-
-    def _thread_text(self, payload: dict[str, Any]) -> str:
-        role = payload.get("role")
-        locale = self.config.locale
-        if role == "transcript":
-            lines = [(self._role_name(str(r)), str(t)) for r, t in payload.get("lines", [])]
-            return blocks.transcript(lines, locale)
-        if role == "creator":
-            return blocks.thread_line(
-                str(payload.get("author", "")),
-                str(payload.get("text", "")),
-                list(payload.get("attachments") or []),
-                locale,
-            )
-        if role == "undeliverable":
-            text = blocks.escape(str(payload.get("text", "")))[:500]
-            return self.t.gettext("slack_undeliverable", text=text)
-        if role == "reclassified":
-            return self.t.gettext(
-                "slack_reclassified",
-                agent=blocks.escape(str(payload.get("agent", ""))),
-                priority=str(payload.get("priority", "")),
-                category=str(payload.get("category", "")),
-            )
-        if role == "triage":
-            return self.t.gettext(
-                "slack_triage_raised",
-                priority=str(payload.get("priority", "")),
-                reason=blocks.escape(render_stored(str(payload.get("reason", "")), self.t))[:500],
-            )
-        if role in slack_oncall.ONCALL_ROLES:
-            return slack_oncall.thread_text(payload, self.t)
-        if role == "kb_sent":
-            return self.t.gettext(
-                "slack_kb_sent",
-                agent=blocks.escape(str(payload.get("agent", ""))),
-                article=blocks.escape(str(payload.get("article", ""))),
-            )
-        if role == "kb_draft":
-            return self.t.gettext("slack_kb_draft_saved", article=str(payload.get("article")))
-        return self.t.gettext("slack_nudge")
-
-    def _role_name(self, role: str) -> str:
-        return self.t.gettext(ROLE_NAMES.get(role, ROLE_NAMES["agent"]))
 
     def _view(self, escalation_id: int) -> CaseView:
         details = self.agent_outbox.case_details(escalation_id)
@@ -930,11 +881,8 @@ def blocks_attachment(file: dict[str, Any]) -> Any:
 
 
 def case_id(value: str) -> int | None:
-    """A case number from a button's value or a modal's metadata; None unless it is a plain
-    ASCII number a database id can hold ("²".isdigit() is true, and ids are 64-bit)."""
-    if not CASE_ID.fullmatch(value):
-        return None
-    return int(value)
+    """A case number from a button's value or a modal's metadata (see :func:`parse_id`)."""
+    return parse_id(value)
 
 
 def _later(moment: datetime | None, now: datetime) -> bool:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from sqlmodel import Session
 
 from handlers.contract.messages import Attachment
+from handlers.contract.roles import ThreadRole
 from handlers.storage.models import AgentPost, Creator, Escalation
 
 
@@ -58,7 +59,15 @@ def creator_line(
     failed upload is retried alone)."""
     name = creator.display_name or creator.platform_user_id
     kinds = [a.kind for a in attachments]
-    post(session, case, Kind.THREAD, role="creator", author=name, text=text, attachments=kinds)
+    post(
+        session,
+        case,
+        Kind.THREAD,
+        role=ThreadRole.CREATOR,
+        author=name,
+        text=text,
+        attachments=kinds,
+    )
     for attachment in attachments:
         post(
             session,

@@ -13,6 +13,7 @@ from handlers.common.i18n import N_, Translator, translator
 from handlers.common.text import clean
 from handlers.contract.actions import SURVEY_PAYLOAD, ActionRejected, AgentAction, AgentActionKind
 from handlers.contract.messages import OutgoingMessage, Suggestion
+from handlers.contract.roles import ThreadRole
 from handlers.conversation.states import Event, next_state
 from handlers.oncall import paging
 from handlers.storage import store
@@ -211,7 +212,12 @@ class AgentDesk:
                 article=action.article_id,
             )
         casework.post(
-            session, case, Kind.THREAD, role="kb_sent", agent=action.agent_id, article=article.id
+            session,
+            case,
+            Kind.THREAD,
+            role=ThreadRole.KB_SENT,
+            agent=action.agent_id,
+            article=article.id,
         )
         answer = OutgoingMessage(article.answer(t.locale), article_id=article.id)
         return [answer], Sender.AGENT
@@ -248,7 +254,7 @@ class AgentDesk:
             session,
             case,
             Kind.THREAD,
-            role="reclassified",
+            role=ThreadRole.RECLASSIFIED,
             agent=action.agent_id,
             priority=case.priority,
             category=case.category,
@@ -276,7 +282,7 @@ class AgentDesk:
         session.add(draft)
         session.flush()
         casework.post(
-            session, case, Kind.THREAD, role="kb_draft", article=article_id,
+            session, case, Kind.THREAD, role=ThreadRole.KB_DRAFT, article=article_id,
             agent=action.agent_id, draft=draft.id,
         )  # fmt: skip
         return [], Sender.BOT

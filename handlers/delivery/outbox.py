@@ -24,6 +24,7 @@ from sqlmodel import Session, col, select
 from handlers.cases import casework
 from handlers.cases.casework import Kind
 from handlers.contract.messages import Attachment, Suggestion
+from handlers.contract.roles import ThreadRole
 from handlers.storage import store
 from handlers.storage.db import retrying
 from handlers.storage.models import (
@@ -323,7 +324,7 @@ def _mark_relay(session: Session, message: Message, *, delivered: bool) -> None:
             session,
             case,
             Kind.THREAD,
-            role="undeliverable",
+            role=ThreadRole.UNDELIVERABLE,
             text=message.text,
             error=message.error or "",
         )

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session, col, select
 
 from handlers.common.i18n import N_, Translator, translator
+from handlers.contract.ids import parse_case_ref
+from handlers.contract.priority import Priority
 from handlers.insights import metrics, telemetry
 from handlers.insights.report import headline_text
 from handlers.oncall import paging
@@ -90,7 +92,7 @@ class OncallCommand:
                 next=_mention(following.user, t),
             )
         ]
-        urgent = [c for c in self._open(session) if c.priority in ("P1", "P2")]
+        urgent = [c for c in self._open(session) if Priority.of(c.priority).urgent]
         lines.append(t.gettext("oncall_urgent_header") if urgent else t.gettext("oncall_no_urgent"))
         lines.extend(self._line(t, case) for case in urgent[:MAX_LISTED])
         late = telemetry.timers_late(session, self.now, self.puente.oncall.worker_late)
@@ -104,8 +106,8 @@ class OncallCommand:
             return t.gettext("oncall_bad_list")
         keep: dict[str, Callable[[Escalation], bool]] = {
             "": lambda c: True,
-            "p1": lambda c: c.priority == "P1",
-            "p2": lambda c: c.priority == "P2",
+            "p1": lambda c: c.priority == Priority.P1,
+            "p2": lambda c: c.priority == Priority.P2,
             "mine": lambda c: c.assignee == user,
             "unassigned": lambda c: c.assignee is None,
         }
@@ -178,8 +180,8 @@ class OncallCommand:
         paging_line = t.gettext(
             "oncall_stats",
             open=len(open_cases),
-            p1=sum(1 for c in open_cases if c.priority == "P1"),
-            p2=sum(1 for c in open_cases if c.priority == "P2"),
+            p1=sum(1 for c in open_cases if c.priority == Priority.P1),
+            p2=sum(1 for c in open_cases if c.priority == Priority.P2),
             late=late,
             pages=len(pages),
             acked=len(answered),
@@ -226,10 +228,8 @@ class OncallCommand:
 def _case(session: Session, args: list[str]) -> Escalation | None:
     if len(args) != 1:
         return None
-    number = args[0].lstrip("#")
-    if not number.isdigit() or len(number) > 12:
-        return None
-    return session.get(Escalation, int(number))
+    number = parse_case_ref(args[0])
+    return None if number is None else session.get(Escalation, number)
 
 
 def _mention(user: str | None, t: Translator) -> str:

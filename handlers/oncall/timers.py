@@ -24,6 +24,8 @@ from handlers.cases import casework
 from handlers.cases.casework import Kind
 from handlers.common.i18n import N_, translator
 from handlers.contract.messages import OutgoingMessage
+from handlers.contract.priority import Priority
+from handlers.contract.roles import ThreadRole
 from handlers.conversation.states import Event, next_state
 from handlers.oncall import paging
 from handlers.oncall.schedule import Schedule
@@ -97,7 +99,7 @@ class Timekeeper:
     def case_opened(self, session: Session, case: Escalation, now: datetime) -> None:
         """SLA timers for a new case; a P1 pages whoever is on call at once."""
         self._start_sla(session, case, now)
-        if case.priority == "P1":
+        if case.priority == Priority.P1:
             self.page_on_call(session, case, now, why="p1", detail=case.reason)
 
     def priority_changed(self, session: Session, case: Escalation, now: datetime) -> None:
@@ -224,14 +226,20 @@ class Timekeeper:
         who = case.assignee or self.schedule.now(session, now).user
         left = (due - now).total_seconds()
         casework.post(
-            session, case, Kind.THREAD, role="sla_reminder", target=target, user=who, left=left
+            session,
+            case,
+            Kind.THREAD,
+            role=ThreadRole.SLA_REMINDER,
+            target=target,
+            user=who,
+            left=left,
         )
 
     def _breach(self, session: Session, timer: Timer, case: Escalation, now: datetime) -> None:
         if not _running(case, timer.kind):
             return
         target, _ = sla_due(case, self.policy)
-        casework.post(session, case, Kind.THREAD, role="sla_breach", target=target)
+        casework.post(session, case, Kind.THREAD, role=ThreadRole.SLA_BREACH, target=target)
         self.page_on_call(session, case, now, why=f"breach_{target}")
 
     def _repeat_page(self, session: Session, timer: Timer, case: Escalation, now: datetime) -> None:
@@ -257,7 +265,7 @@ class Timekeeper:
         if case.status != EscalationStatus.ASSIGNED or _creator_wrote(session, case, timer):
             return
         self._tell_creator(session, case, CREATOR_NUDGE, now)
-        casework.post(session, case, Kind.THREAD, role="creator_nudged")
+        casework.post(session, case, Kind.THREAD, role=ThreadRole.CREATOR_NUDGED)
         self._add(session, AUTO_CLOSE, case, now + self.policy.close_after, now)
 
     def _auto_close(self, session: Session, timer: Timer, case: Escalation, now: datetime) -> None:
@@ -270,7 +278,7 @@ class Timekeeper:
         case.resolution = case.resolution or "auto-closed: the creator did not answer"
         self._tell_creator(session, case, CREATOR_AUTO_CLOSED, now)
         casework.post(session, case, Kind.UPDATE)
-        casework.post(session, case, Kind.THREAD, role="auto_closed")
+        casework.post(session, case, Kind.THREAD, role=ThreadRole.AUTO_CLOSED)
 
     def _follow_up(self, session: Session, timer: Timer, case: Escalation, now: datetime) -> None:
         """The sweep's safety net for a case with nothing else scheduled."""

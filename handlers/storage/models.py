@@ -8,6 +8,8 @@ from enum import StrEnum
 from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from handlers.contract.priority import Priority
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -117,7 +119,7 @@ class Message(DeliveryState, table=True):
 class Escalation(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: int = Field(foreign_key="conversation.id", index=True)
-    priority: str = "P3"
+    priority: str = Priority.P3
     category: str = "human_request"
     status: EscalationStatus = Field(default=EscalationStatus.OPEN, index=True)
     reason: str = ""

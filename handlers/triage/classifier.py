@@ -46,6 +46,7 @@ import numpy as np
 
 from handlers.common.i18n import translator
 from handlers.common.text import fold
+from handlers.contract.priority import Priority
 from handlers.kb.matching.normalize import squeeze
 from handlers.kb.matching.semantic import SentenceEncoder
 from handlers.triage.reasons import VIP_RAISED, Reason
@@ -53,22 +54,22 @@ from handlers.triage.reasons import VIP_RAISED, Reason
 log = logging.getLogger(__name__)
 
 DATA = Path(__file__).parent / "data"
-PRIORITIES = {
-    "self_harm": "P1",
-    "child_safety": "P1",
-    "violent_threat": "P1",
-    "sextortion": "P1",
-    "account_compromise": "P2",
-    "payment_fraud": "P2",
-    "harassment": "P2",
-    "legal": "P2",
-    "vip_incident": "P2",
-    "human_request": "P3",
-    "complaint": "P3",
-    "none": "P4",
+PRIORITIES: dict[str, Priority] = {
+    "self_harm": Priority.P1,
+    "child_safety": Priority.P1,
+    "violent_threat": Priority.P1,
+    "sextortion": Priority.P1,
+    "account_compromise": Priority.P2,
+    "payment_fraud": Priority.P2,
+    "harassment": Priority.P2,
+    "legal": Priority.P2,
+    "vip_incident": Priority.P2,
+    "human_request": Priority.P3,
+    "complaint": Priority.P3,
+    "none": Priority.P4,
 }
-CRITICAL = tuple(c for c, p in PRIORITIES.items() if p == "P1")
-ORDINARY = tuple(c for c, p in PRIORITIES.items() if p != "P1")
+CRITICAL = tuple(c for c, p in PRIORITIES.items() if p is Priority.P1)
+ORDINARY = tuple(c for c, p in PRIORITIES.items() if p is not Priority.P1)
 # P2 readings a closer how-to KB question can calm: topics the KB explains ("¿cómo cambio mi
 # correo?" near "cambiaron mi correo"); legal and VIP incidents are about the stakes, not the topic
 CALMABLE = ("account_compromise", "payment_fraud", "harassment")
@@ -89,7 +90,7 @@ SENTENCE_END = re.compile(r"(?<=[.!?…\n])\s+")
 
 @dataclass(frozen=True, slots=True)
 class Triage:
-    priority: str
+    priority: Priority
     category: str
     reasons: tuple[Reason, ...]
 
@@ -202,7 +203,7 @@ class Triager:
     def classify(self, text: str, *, vip: bool = False) -> Triage:
         folded = prepare(text)
         if not folded:
-            return Triage("P4", "none", ())
+            return Triage(Priority.P4, "none", ())
         ruled = self._rules(folded)
         cues = self._matches(self.cues, folded) if self.matrix is not None else []
         hoods = self._neighbourhoods(text, cued={category for category, _ in cues})
@@ -214,8 +215,8 @@ class Triager:
                 ruled.append(cued)
         category, reasons = self._decide(ruled, hoods, idiom=idiom, cues=cues)
         priority = PRIORITIES[category]
-        if vip and priority == "P3":
-            priority = "P2"
+        if vip and priority is Priority.P3:
+            priority = Priority.P2
             reasons = (*reasons, Reason(VIP_RAISED))
         return Triage(priority, category, reasons)
 
@@ -293,7 +294,7 @@ class Triager:
         known = self._incidents[1]
         if owner not in known:
             known[owner] = any(
-                PRIORITIES[category] in ("P1", "P2")
+                PRIORITIES[category].urgent
                 for text in benign.questions(owner)
                 for category, _ in self._rules(prepare(text))
             )
@@ -314,7 +315,7 @@ class Triager:
     ) -> tuple[str, tuple[Reason, ...]]:
         """Critical rules, then a critical reading of the message or one of its windows, then
         ordinary rules, then the whole message's nearest ordinary examples."""
-        critical = [(c, r) for c, r in ruled if PRIORITIES[c] == "P1"]
+        critical = [(c, r) for c, r in ruled if PRIORITIES[c] is Priority.P1]
         if critical:
             return critical[0][0], tuple(r for _, r in critical)
         for hood in () if idiom else hoods:
@@ -322,7 +323,7 @@ class Triager:
             if category is not None:
                 return category, (hood.reason(category),)
         if ruled:
-            ranked = sorted(ruled, key=lambda item: PRIORITIES[item[0]])
+            ranked = sorted(ruled, key=lambda item: -PRIORITIES[item[0]].severity)
             return ranked[0][0], tuple(r for _, r in ranked)
         if hoods:
             nearest = hoods[0]
