@@ -18,12 +18,12 @@ from bot.cli_insights import add_commands as add_insights_commands
 from bot.config import Settings
 from bot.logs import configure as configure_logging
 from handlers.common.i18n import N_, SUPPORTED_LOCALES, negotiate, translator
+from handlers.common.utc import as_utc
 from handlers.kb.articles import KnowledgeBase
 from handlers.kb.files import KbFormatError, read_kb_file, write_kb_file
 from handlers.kb.matching.matcher import Matcher
 from handlers.storage import store
 from handlers.storage.db import SchemaOutOfDate, make_engine, migrate
-from handlers.storage.models import as_utc
 
 CASE_STATUS_LABELS = {
     "open": N_("case_status_open"),

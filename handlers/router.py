@@ -23,6 +23,7 @@ from handlers.common.i18n import (
     translator,
 )
 from handlers.common.text import clean, has_words, storable
+from handlers.common.utc import as_utc, utcnow
 from handlers.contract.actions import SURVEY_PAYLOAD, ActionRejected, AgentAction, AgentActionKind
 from handlers.contract.ids import ARTICLE_PAYLOAD, parse_article_payload, parse_survey
 from handlers.contract.messages import IncomingMessage, OutgoingMessage, Suggestion
@@ -45,11 +46,15 @@ from handlers.storage.models import (
     EscalationStatus,
     Message,
     Sender,
-    as_utc,
-    utcnow,
 )
 from handlers.triage.classifier import Triager
-from handlers.triage.reasons import ASKED_FOR_PERSON, NO_KB_ANSWER, VIP_CREATOR, Reason, encode
+from handlers.triage.reasons import (
+    ASKED_FOR_PERSON,
+    NO_KB_ANSWER,
+    Reason,
+    encode,
+    raise_for_vip,
+)
 from handlers.triage.safety import safety_message
 
 HUMAN_PAYLOAD = "/agente"
@@ -155,7 +160,7 @@ class Puente:
         """Store the message, decide, and store the replies (the outbox) in one transaction.
 
         ``inbox_row``: the adapter's stored raw update
-        (:class:`~handlers.delivery.outbox.Inbox`), marked
+        (:class:`~handlers.delivery.inbox.Inbox`), marked
         processed in the same transaction, so "answered" and "finished" can't disagree after a
         crash. Should deciding fail, the message alone is still stored before the error goes up.
         """
@@ -383,8 +388,8 @@ class Puente:
         recent = store.recent_inbound_texts(
             turn.session, conversation_id=conversation.id, limit=SUMMARY_MESSAGES
         )
-        if turn.creator.is_vip and priority is Priority.P3:
-            priority, reasons = Priority.P2, (*reasons, Reason(VIP_CREATOR))
+        if turn.creator.is_vip:
+            priority, reasons = raise_for_vip(priority, reasons)
         reason = encode(reasons) or fallback[:500]
         escalation = Escalation(
             conversation_id=conversation.id,

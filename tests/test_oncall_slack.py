@@ -37,7 +37,7 @@ def slack_api() -> Iterator[FakeSlack]:
 
 @pytest.fixture
 def service(puente: Puente, slack_api: FakeSlack) -> Iterator[Service]:
-    from handlers.storage.models import utcnow
+    from handlers.common.utc import utcnow
 
     puente.routing = Routing(default_queue=QUEUE)
     puente.clock = utcnow  # deliveries wait on the wall clock

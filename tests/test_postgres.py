@@ -10,7 +10,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from handlers.contract.actions import AgentAction, AgentActionKind
-from handlers.delivery.outbox import AgentOutbox, Inbox, Outbox
+from handlers.delivery.inbox import Inbox
+from handlers.delivery.outbox import AgentOutbox, Outbox
 from handlers.kb.source import SHIPPED_KB, KbSource
 from handlers.router import Puente
 from handlers.storage.models import Escalation, EscalationStatus, Message

@@ -4,7 +4,7 @@ import pytest
 from sqlmodel import Session, select
 
 from handlers.contract.messages import Attachment
-from handlers.delivery.outbox import Inbox
+from handlers.delivery.inbox import Inbox
 from handlers.kb.matching.matcher import MatchPolicy
 from handlers.router import (
     ActionRejected,

@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 
 from bot.adapters import slack_blocks as blocks
 from handlers.cases.casework import Routing
+from handlers.common.utc import utcnow
 from handlers.router import Puente
 from handlers.storage.models import (
     AgentPost,
@@ -19,7 +20,6 @@ from handlers.storage.models import (
     EscalationStatus,
     InboundUpdate,
     KbArticle,
-    utcnow,
 )
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_signing import (

@@ -11,11 +11,12 @@ from sqlmodel import Session, select
 from bot.adapters import slack_blocks as blocks
 from bot.adapters import slack_home as home
 from handlers.common.i18n import translator
+from handlers.common.utc import utcnow
 from handlers.contract.case_view import CaseView
 from handlers.insights import metrics, report
 from handlers.kb.source import SHIPPED_KB, KbSource
 from handlers.router import Puente
-from handlers.storage.models import KbArticle, KbGapDismissal, utcnow
+from handlers.storage.models import KbArticle, KbGapDismissal
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_signing import (
     block_actions,

@@ -20,7 +20,7 @@ from bot.adapters.telegram import (
 )
 from bot.web import TELEGRAM_PATH
 from handlers.contract.messages import OutgoingMessage
-from handlers.delivery.outbox import Inbox
+from handlers.delivery.inbox import Inbox
 from handlers.router import AgentAction, AgentActionKind, Puente
 from handlers.storage import store
 from handlers.storage.models import (

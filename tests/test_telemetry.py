@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, SQLModel
 
+from handlers.common.utc import utcnow
 from handlers.insights.telemetry import OutboxCounts, snapshot
 from handlers.storage.models import (
     AgentPost,
@@ -24,7 +25,6 @@ from handlers.storage.models import (
     Message,
     Sender,
     Timer,
-    utcnow,
 )
 
 POSTGRES = os.environ.get(

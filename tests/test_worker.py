@@ -16,12 +16,13 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.worker import run
+from handlers.common.utc import utcnow
 from handlers.contract.actions import AgentAction, AgentActionKind
 from handlers.kb.source import KbSource
 from handlers.oncall.timers import BATCH
 from handlers.router import Puente
 from handlers.storage.db import make_engine
-from handlers.storage.models import AgentPost, Escalation, utcnow
+from handlers.storage.models import AgentPost, Escalation
 from tests.conftest import REPO, Creator, FakeClock
 from tests.fakes.telegram_api import FakeTelegram
 from tests.serving import Service, telegram_config, wait_until

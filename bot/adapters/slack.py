@@ -18,7 +18,7 @@ import time
 import urllib.request
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_bolt import App, BoltRequest, BoltResponse
@@ -31,16 +31,17 @@ from bot.adapters import slack_oncall, slack_threads
 from handlers.cases.assist import case_context
 from handlers.cases.casework import Kind
 from handlers.common.i18n import N_, negotiate, translator
+from handlers.common.utc import as_utc
 from handlers.contract.actions import ActionRejected, AgentAction, AgentActionKind
 from handlers.contract.case_view import CaseView
 from handlers.contract.ids import parse_id, split_id
 from handlers.contract.messages import IncomingMessage, Platform
-from handlers.delivery.outbox import AgentItem, AgentOutbox, Inbox, Outbound, Outbox
+from handlers.delivery.inbox import Inbox
+from handlers.delivery.outbox import AgentItem, AgentOutbox, Outbound, Outbox
 from handlers.insights.dashboard import dashboard, gap_by_key, review_draft, review_gap
 from handlers.kb.review import ReviewError
 from handlers.oncall.command import OncallCommand, OncallRequest
 from handlers.router import Puente
-from handlers.storage.models import as_utc
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ class SlackConfig:
     teams: tuple[tuple[str, str], ...] = field(default=())
     locale: str = "es"
     repeat_days: int = 10
-    claim_seconds: float = 60.0  # outbox lease (handlers.delivery.outbox.claim)
+    claim_seconds: float = 60.0  # outbox lease (handlers.delivery.leases)
 
 
 class SlackAdapter:
@@ -888,5 +889,4 @@ def case_id(value: str) -> int | None:
 def _later(moment: datetime | None, now: datetime) -> bool:
     if moment is None:
         return False
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return moment > now
+    return as_utc(moment) > now

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from babel import Locale
 
 from handlers.common.i18n import N_, Translator, translator
 from handlers.common.privacy import mask
+from handlers.common.utc import as_utc
 from handlers.contract.case_view import CaseView
 from handlers.triage.classifier import PRIORITIES
 from handlers.triage.reasons import render_stored
@@ -441,7 +442,7 @@ def _language(hint: str, t: Translator) -> str:
 
 def _slack_date(moment: datetime, t: Translator) -> str:
     """Slack's date token: each agent sees the time in their own zone (fallback in UTC)."""
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    moment = as_utc(moment)
     fallback = f"{t.datetime(moment, 'UTC')} UTC"
     return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
 

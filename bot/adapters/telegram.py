@@ -53,8 +53,10 @@ from telegram.warnings import PTBUserWarning
 
 from handlers.common.i18n import N_, translator
 from handlers.common.text import split_text
+from handlers.common.utc import as_utc
 from handlers.contract.messages import Attachment, IncomingMessage, Platform
-from handlers.delivery.outbox import Inbox, Outbound, Outbox
+from handlers.delivery.inbox import Inbox
+from handlers.delivery.outbox import Outbound, Outbox
 from handlers.router import Puente
 from handlers.storage.db import retrying
 
@@ -112,7 +114,7 @@ class TelegramConfig:
     webhook_url: str | None = None
     webhook_secret: str | None = None
     max_per_second: float = 30.0
-    claim_seconds: float = 60.0  # outbox lease (handlers.delivery.outbox.claim)
+    claim_seconds: float = 60.0  # outbox lease (handlers.delivery.leases)
 
 
 def to_incoming(message: Message, *, bot_id: int, bot_username: str) -> IncomingMessage | None:
@@ -480,7 +482,7 @@ class TelegramAdapter:
         item = await self._next(chat_id)
         while item is not None and not self._stopping:
             if item.not_before is not None:
-                wait = (_utc(item.not_before) - self.puente.clock()).total_seconds()
+                wait = (as_utc(item.not_before) - self.puente.clock()).total_seconds()
                 if wait > 0:
                     await asyncio.sleep(wait)
             record, delivered = await self._send(item)
@@ -646,7 +648,3 @@ def _chat_of(payload: dict[str, Any]) -> str | None:
 
 def _seconds(value: int | float | timedelta) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
-def _utc(value):  # type: ignore[no-untyped-def]
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

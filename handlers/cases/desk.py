@@ -11,6 +11,7 @@ from handlers.cases import casework
 from handlers.cases.casework import Kind
 from handlers.common.i18n import N_, Translator, translator
 from handlers.common.text import clean
+from handlers.common.utc import as_utc
 from handlers.contract.actions import SURVEY_PAYLOAD, ActionRejected, AgentAction, AgentActionKind
 from handlers.contract.messages import OutgoingMessage, Suggestion
 from handlers.contract.roles import ThreadRole
@@ -26,7 +27,6 @@ from handlers.storage.models import (
     KbArticle,
     Sender,
     TriageExample,
-    as_utc,
 )
 from handlers.triage.classifier import PRIORITIES
 
@@ -137,9 +137,8 @@ class AgentDesk:
     def _resolve(
         self, _s: Session, action: AgentAction, case: Escalation, conv: Conversation, t: Translator
     ) -> Replies:
-        conv.state = next_state(ConversationState(conv.state), Event.RESOLVE)
-        case.status, case.resolved_at = EscalationStatus.RESOLVED, self.now
-        case.root_cause, case.resolution = action.root_cause, action.text or None
+        resolution, root_cause = action.text or None, action.root_cause
+        casework.resolve(case, conv, self.now, resolution=resolution, root_cause=root_cause)
         survey = tuple(Suggestion(str(n), f"{SURVEY_PAYLOAD}{case.id}:{n}") for n in range(1, 6))
         return [
             OutgoingMessage(t.gettext("resolved", case=case.id)),

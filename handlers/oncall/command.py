@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session, col, select
 
 from handlers.common.i18n import N_, Translator, translator
+from handlers.common.utc import as_utc
 from handlers.contract.ids import parse_case_ref
 from handlers.contract.priority import Priority
 from handlers.insights import metrics, telemetry
@@ -22,7 +23,7 @@ from handlers.insights.report import headline_text
 from handlers.oncall import paging
 from handlers.oncall.timers import sla_due
 from handlers.storage import store
-from handlers.storage.models import Escalation, Page, as_utc
+from handlers.storage.models import Escalation, Page
 
 if TYPE_CHECKING:
     from handlers.router import Puente

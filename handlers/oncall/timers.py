@@ -10,30 +10,27 @@ loses nor repeats one.
 
 from __future__ import annotations
 
-import os
-import socket
-import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import exists, or_, update
+from sqlalchemy import exists, update
 from sqlmodel import Session, col, select
 
 from handlers.cases import casework
 from handlers.cases.casework import Kind
 from handlers.common.i18n import N_, translator
+from handlers.common.utc import as_utc
 from handlers.contract.messages import OutgoingMessage
 from handlers.contract.priority import Priority
 from handlers.contract.roles import ThreadRole
-from handlers.conversation.states import Event, next_state
+from handlers.delivery.leases import process_name, take, takeable
 from handlers.oncall import paging
 from handlers.oncall.schedule import Schedule
 from handlers.oncall.sla import OncallPolicy
 from handlers.storage import store
 from handlers.storage.models import (
     Conversation,
-    ConversationState,
     Creator,
     Direction,
     Escalation,
@@ -42,7 +39,6 @@ from handlers.storage.models import (
     Page,
     Sender,
     Timer,
-    as_utc,
 )
 
 if TYPE_CHECKING:
@@ -84,7 +80,7 @@ class Timekeeper:
 
     def __init__(self, puente: Puente) -> None:
         self.puente = puente
-        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.worker_id = process_name()
 
     @property
     def policy(self) -> OncallPolicy:
@@ -164,7 +160,7 @@ class Timekeeper:
                     col(Timer.fired_at).is_(None),
                     col(Timer.cancelled_at).is_(None),
                     col(Timer.due_at) <= now,
-                    or_(col(Timer.claimed_by).is_(None), col(Timer.lease_until) < now),
+                    takeable(Timer.claimed_by, Timer.lease_until, owner=self.worker_id, now=now),
                 )
                 .order_by(col(Timer.due_at))
                 .limit(BATCH)
@@ -172,17 +168,17 @@ class Timekeeper:
         return [i for i in ids if i is not None]
 
     def _claim(self, timer_id: int, now: datetime) -> bool:
-        claim = (
-            update(Timer)
-            .where(
-                col(Timer.id) == timer_id,
+        with Session(self.puente.engine) as session:
+            return take(
+                session,
+                Timer,
+                timer_id,
                 col(Timer.fired_at).is_(None),
-                or_(col(Timer.claimed_by).is_(None), col(Timer.lease_until) < now),
+                owner=self.worker_id,
+                now=now,
+                until=now + self.policy.lease,
+                until_column="lease_until",
             )
-            .values(claimed_by=self.worker_id, lease_until=now + self.policy.lease)
-        )
-        with self.puente.engine.begin() as connection:
-            return connection.execute(claim).rowcount == 1
 
     def _fire(self, timer_id: int, now: datetime) -> bool:
         with Session(self.puente.engine, expire_on_commit=False) as session:
@@ -273,9 +269,8 @@ class Timekeeper:
             return
         conversation = session.get(Conversation, case.conversation_id)
         assert conversation is not None
-        conversation.state = next_state(ConversationState(conversation.state), Event.RESOLVE)
-        case.status, case.resolved_at = EscalationStatus.RESOLVED, now
-        case.resolution = case.resolution or "auto-closed: the creator did not answer"
+        resolution = case.resolution or "auto-closed: the creator did not answer"
+        casework.resolve(case, conversation, now, resolution=resolution, root_cause=case.root_cause)
         self._tell_creator(session, case, CREATOR_AUTO_CLOSED, now)
         casework.post(session, case, Kind.UPDATE)
         casework.post(session, case, Kind.THREAD, role=ThreadRole.AUTO_CLOSED)

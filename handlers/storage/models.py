@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from handlers.common.utc import utcnow
 from handlers.contract.priority import Priority
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def as_utc(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything Puente stores is UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class ConversationState(StrEnum):
@@ -82,7 +74,7 @@ class DeliveryState(SQLModel):
     next_attempt_at: datetime | None = None
     failed_at: datetime | None = None
     error: str | None = None
-    # the claim of the process sending it (handlers.delivery.outbox): no other process sends it
+    # the claim of the process sending it (handlers.delivery.leases): no other process sends it
     # until ``claimed_until``, so a process killed mid-send only delays the row
     claimed_by: str | None = None
     claimed_until: datetime | None = None

@@ -49,7 +49,7 @@ from handlers.common.text import fold
 from handlers.contract.priority import Priority
 from handlers.kb.matching.normalize import squeeze
 from handlers.kb.matching.semantic import SentenceEncoder
-from handlers.triage.reasons import VIP_RAISED, Reason
+from handlers.triage.reasons import Reason, raise_for_vip
 
 log = logging.getLogger(__name__)
 
@@ -215,9 +215,8 @@ class Triager:
                 ruled.append(cued)
         category, reasons = self._decide(ruled, hoods, idiom=idiom, cues=cues)
         priority = PRIORITIES[category]
-        if vip and priority is Priority.P3:
-            priority = Priority.P2
-            reasons = (*reasons, Reason(VIP_RAISED))
+        if vip:
+            priority, reasons = raise_for_vip(priority, reasons)
         return Triage(priority, category, reasons)
 
     def _idiom(self, folded: str) -> bool:
