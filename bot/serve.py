@@ -14,7 +14,7 @@ import uvicorn
 from bot.app import build_puente
 from bot.config import Settings, items, pairs
 from bot.web import build_web_app
-from handlers.router import Puente
+from handlers.api import Puente
 
 log = logging.getLogger("puente.serve")
 

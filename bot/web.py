@@ -19,8 +19,8 @@ from starlette.routing import Route
 from bot.http_input import JSON, SLACK_TYPES, Rejection, read_body, slack_body_problem
 from bot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from bot.metrics import Metrics
+from handlers.api import Puente
 from handlers.insights import telemetry
-from handlers.router import Puente
 
 if TYPE_CHECKING:
     from bot.adapters.slack import SlackAdapter

@@ -20,9 +20,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
+from handlers.api import Puente
 from handlers.cases.casework import Routing
 from handlers.common.utc import as_utc
-from handlers.router import Puente
 from handlers.storage.db import make_engine, migrate
 from handlers.storage.models import AgentPost, Conversation, Direction, Message
 from tests.conftest import REPO, Creator, FakeClock

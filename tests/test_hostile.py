@@ -25,10 +25,10 @@ from bot.adapters import slack_blocks as blocks
 from bot.adapters.slack import CREATOR_CHOICE, case_id
 from bot.adapters.telegram import webhook_secret
 from bot.web import MAX_BODY, SLACK_PATH, TELEGRAM_PATH
+from handlers.api import Puente
 from handlers.common.text import clean, fold, storable
 from handlers.kb.matching.normalize import normalizer
 from handlers.kb.source import SHIPPED_KB, KbSource
-from handlers.router import Puente
 from handlers.storage.models import Conversation, Direction, InboundUpdate, Message
 from handlers.triage.classifier import shipped
 from tests.conftest import Creator

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session
 
+from handlers.api import Puente
 from handlers.contract.ids import (
     MAX_ID,
     SurveyAnswer,
@@ -15,7 +16,6 @@ from handlers.contract.ids import (
     split_id,
 )
 from handlers.contract.priority import Priority
-from handlers.router import Puente
 from handlers.storage.models import Escalation
 from tests.conftest import Creator
 

@@ -11,9 +11,9 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.adapters import slack_blocks as blocks
+from handlers.api import Puente
 from handlers.cases.casework import Routing
 from handlers.common.utc import utcnow
-from handlers.router import Puente
 from handlers.storage.models import (
     AgentPost,
     Escalation,

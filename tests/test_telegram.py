@@ -19,9 +19,9 @@ from bot.adapters.telegram import (
     webhook_secret,
 )
 from bot.web import TELEGRAM_PATH
+from handlers.api import AgentAction, AgentActionKind, Puente
 from handlers.contract.messages import OutgoingMessage
 from handlers.delivery.inbox import Inbox
-from handlers.router import AgentAction, AgentActionKind, Puente
 from handlers.storage import store
 from handlers.storage.models import (
     Conversation,

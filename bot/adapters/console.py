@@ -8,9 +8,9 @@ import sys
 import uuid
 from typing import BinaryIO, TextIO
 
+from handlers.api import HandlerResult, Puente
 from handlers.common.i18n import translator
 from handlers.contract.messages import IncomingMessage, OutgoingMessage, Platform, Suggestion
-from handlers.router import HandlerResult, Puente
 
 PROMPT = "> "
 

@@ -28,6 +28,7 @@ from slack_sdk.errors import SlackApiError
 from bot.adapters import slack_blocks as blocks
 from bot.adapters import slack_home as home
 from bot.adapters import slack_oncall, slack_threads
+from handlers.api import Puente
 from handlers.cases.assist import case_context
 from handlers.cases.casework import Kind
 from handlers.common.i18n import N_, negotiate, translator
@@ -40,8 +41,7 @@ from handlers.delivery.inbox import Inbox
 from handlers.delivery.outbox import AgentItem, AgentOutbox, Outbound, Outbox
 from handlers.insights.dashboard import dashboard, gap_by_key, review_draft, review_gap
 from handlers.kb.review import ReviewError
-from handlers.oncall.command import OncallCommand, OncallRequest
-from handlers.router import Puente
+from handlers.oncall.command import OncallRequest
 
 log = logging.getLogger(__name__)
 
@@ -489,8 +489,9 @@ class SlackAdapter:
         if not self.is_agent(user):
             text = translator(locale).gettext("oncall_agents_only")
         else:
-            request = OncallRequest(user, str(body.get("text") or ""), locale)
-            text = OncallCommand(self.puente).answer(request)
+            command = slack_oncall.command_text(str(body.get("text") or ""))
+            reply = self.puente.answer_oncall(OncallRequest(user, command, locale))
+            text = slack_oncall.reply_text(reply, translator(locale))
         respond(text=text, response_type="ephemeral")
         self.wake()
 

@@ -3,10 +3,12 @@ nudges and auto-closes. Pure functions of a stored payload and a translator; no 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from bot.adapters.slack_blocks import escape
 from handlers.common.i18n import N_, Translator
+from handlers.contract.rich import Mention, RichReply, Value
 from handlers.triage.reasons import render_stored
 
 REASONS = {
@@ -78,3 +80,27 @@ def dm_text(payload: dict[str, Any], case: int, t: Translator) -> str:
         reason=reason_text(str(payload.get("reason", "")), t),
         attempt=int(payload.get("attempt", 1)),
     )
+
+
+MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+
+
+def command_text(text: str) -> str:
+    """A slash command's text for the core: Slack's ``<@U123|name>`` mentions as plain ids."""
+    return MENTION.sub(lambda found: found.group(1), text)
+
+
+def render_value(value: Value, t: Translator) -> object:
+    if not isinstance(value, Mention):
+        return value
+    return f"<@{value.user}>" if value.user else t.gettext("oncall_nobody_on_call")
+
+
+def reply_text(reply: RichReply, t: Translator) -> str:
+    """A structured reply as mrkdwn: mentions as ``<@U…>``, figures as ``*label:* value``."""
+    lines = [
+        t.gettext(line.key, **{name: render_value(v, t) for name, v in line.values})
+        for line in reply.lines
+    ]
+    lines.extend(f"*{label}:* {value}" for label, value in reply.figures)
+    return "\n".join(lines)

@@ -51,13 +51,13 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
+from handlers.api import Puente
 from handlers.common.i18n import N_, translator
 from handlers.common.text import split_text
 from handlers.common.utc import as_utc
 from handlers.contract.messages import Attachment, IncomingMessage, Platform
 from handlers.delivery.inbox import Inbox
 from handlers.delivery.outbox import Outbound, Outbox
-from handlers.router import Puente
 from handlers.storage.db import retrying
 
 log = logging.getLogger(__name__)

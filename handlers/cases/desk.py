@@ -3,20 +3,24 @@ or replying does to a case, its conversation, the creator and the agents' card."
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from datetime import datetime
 
 from sqlmodel import Session, select
 
 from handlers.cases import casework
 from handlers.cases.casework import Kind
+from handlers.cases.opening import open_case
 from handlers.common.i18n import N_, Translator, translator
 from handlers.common.text import clean
 from handlers.common.utc import as_utc
 from handlers.contract.actions import SURVEY_PAYLOAD, ActionRejected, AgentAction, AgentActionKind
 from handlers.contract.messages import OutgoingMessage, Suggestion
+from handlers.contract.results import EscalationChanged, HandlerResult
 from handlers.contract.roles import ThreadRole
 from handlers.conversation.states import Event, next_state
 from handlers.oncall import paging
+from handlers.oncall.timers import Timekeeper
+from handlers.services import Services
 from handlers.storage import store
 from handlers.storage.models import (
     Conversation,
@@ -30,20 +34,20 @@ from handlers.storage.models import (
 )
 from handlers.triage.classifier import PRIORITIES
 
-if TYPE_CHECKING:
-    from handlers.router import HandlerResult, Puente
-
 Replies = tuple[list[OutgoingMessage], Sender]
 
 
 class AgentDesk:
-    def __init__(self, puente: Puente) -> None:
-        self.puente = puente
+    def __init__(self, services: Services, timekeeper: Timekeeper) -> None:
+        self.engine = services.engine
+        self.kb = services.kb
+        self.policy = services.policy
+        self.triager = services.triager
+        self.clock = services.clock
+        self.timekeeper = timekeeper
 
     def handle(self, action: AgentAction) -> HandlerResult:
-        from handlers.router import EscalationChanged, HandlerResult
-
-        with Session(self.puente.engine, expire_on_commit=False) as session:
+        with Session(self.engine, expire_on_commit=False) as session:
             case = session.get(Escalation, action.escalation_id)
             if case is None:
                 raise ActionRejected(
@@ -72,8 +76,8 @@ class AgentDesk:
             )
 
     @property
-    def now(self):  # type: ignore[no-untyped-def]
-        return self.puente.clock()
+    def now(self) -> datetime:
+        return self.clock()
 
     def _apply(
         self,
@@ -165,11 +169,11 @@ class AgentDesk:
             reason=case.reason,
             summary=case.summary,
             created_at=self.now,
-            due_at=self.puente.policy.due(case.priority, self.now),
+            due_at=self.policy.due(case.priority, self.now),
             queue=action.queue,
             linked_from=case.id,
         )
-        self.puente.open_case(session, moved, self.now)
+        open_case(session, moved, self.now, self.timekeeper)
         case.status, case.transferred_to = EscalationStatus.TRANSFERRED, moved.id
         return [OutgoingMessage(t.gettext("case_transferred", case=moved.id))], Sender.BOT
 
@@ -190,7 +194,7 @@ class AgentDesk:
                 N_("reject_not_owner"), "only the agent who took the case replies to the creator"
             )
         if asks_something(action.text):
-            self.puente.timekeeper.agent_asked(session, case, self.now)
+            self.timekeeper.agent_asked(session, case, self.now)
         return [OutgoingMessage(clean(action.text), attachments=action.attachments)], Sender.AGENT
 
     def _send_article(
@@ -203,7 +207,7 @@ class AgentDesk:
     ) -> Replies:
         """Agent assist: a KB answer, in the creator's language, sent as the agent's reply."""
         self._reply(session, action, case, conv, t)  # same rules: taken, by this agent
-        article = self.puente.kb.matcher().kb.get(action.article_id)
+        article = self.kb.matcher().kb.get(action.article_id)
         if article is None:
             raise ActionRejected(
                 N_("reject_no_article"),
@@ -232,9 +236,9 @@ class AgentDesk:
             )
         was = case.priority
         case.category, case.priority = action.category, PRIORITIES[action.category]
-        case.due_at = self.puente.policy.due(case.priority, as_utc(case.created_at))
+        case.due_at = self.policy.due(case.priority, as_utc(case.created_at))
         if case.priority != was:
-            self.puente.timekeeper.priority_changed(session, case, self.now)
+            self.timekeeper.priority_changed(session, case, self.now)
         latest = store.recent_inbound_texts(session, conversation_id=case.conversation_id, limit=1)
         text = clean(latest[0]) if latest else ""
         if text:
@@ -246,8 +250,8 @@ class AgentDesk:
                 created_at=self.now,
             )
             session.add(example)
-            if self.puente.triager is not None:
-                self.puente.triager.learn(text, action.category)
+            if self.triager is not None:
+                self.triager.learn(text, action.category)
         casework.post(session, case, Kind.UPDATE)
         casework.post(
             session,

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import exists, update
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from handlers.cases import casework
@@ -40,9 +40,6 @@ from handlers.storage.models import (
     Sender,
     Timer,
 )
-
-if TYPE_CHECKING:
-    from handlers.router import Puente
 
 FIRST_REMINDER, FIRST_BREACH = "first_reminder", "first_breach"
 RESOLVE_REMINDER, RESOLVE_BREACH = "resolve_reminder", "resolve_breach"
@@ -78,13 +75,10 @@ def pending(session: Session, escalation_id: int, kinds: tuple[str, ...]) -> lis
 class Timekeeper:
     """Starts timers from case events and fires them on ticks."""
 
-    def __init__(self, puente: Puente) -> None:
-        self.puente = puente
+    def __init__(self, engine: Engine, policy: OncallPolicy) -> None:
+        self.engine = engine
+        self.policy = policy
         self.worker_id = process_name()
-
-    @property
-    def policy(self) -> OncallPolicy:
-        return self.puente.oncall
 
     @property
     def schedule(self) -> Schedule:
@@ -153,7 +147,7 @@ class Timekeeper:
         return sum(1 for timer_id in timer_ids if self._fire(timer_id, now))
 
     def _due(self, now: datetime) -> list[int]:
-        with Session(self.puente.engine) as session:
+        with Session(self.engine) as session:
             ids = session.exec(
                 select(Timer.id)
                 .where(
@@ -168,7 +162,7 @@ class Timekeeper:
         return [i for i in ids if i is not None]
 
     def _claim(self, timer_id: int, now: datetime) -> bool:
-        with Session(self.puente.engine) as session:
+        with Session(self.engine) as session:
             return take(
                 session,
                 Timer,
@@ -181,7 +175,7 @@ class Timekeeper:
             )
 
     def _fire(self, timer_id: int, now: datetime) -> bool:
-        with Session(self.puente.engine, expire_on_commit=False) as session:
+        with Session(self.engine, expire_on_commit=False) as session:
             timer = session.get(Timer, timer_id)
             case = session.get(Escalation, timer.escalation_id) if timer else None
             if timer is not None and case is not None and timer.cancelled_at is None:
@@ -301,7 +295,7 @@ class Timekeeper:
             col(Timer.fired_at).is_(None),
             col(Timer.cancelled_at).is_(None),
         )
-        with Session(self.puente.engine) as session:
+        with Session(self.engine) as session:
             cases = session.exec(
                 select(Escalation)
                 .where(col(Escalation.status).in_(store.OPEN_STATUSES), ~waiting)
