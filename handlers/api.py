@@ -1,8 +1,5 @@
-"""The core's front door: every adapter calls these and delivers what they return.
-
-A thin facade over collaborators wired from one :class:`~handlers.services.Services` bundle;
-each collaborator receives only the services it uses.
-"""
+"""The core's front door: a thin facade over collaborators wired from one
+:class:`~handlers.services.Services` bundle, each receiving only the services it uses."""
 
 from __future__ import annotations
 
@@ -29,7 +26,7 @@ from handlers.services import Services
 
 class Puente:
     def __init__(self, services: Services | None = None, **parts: Any) -> None:
-        """From the bundle ``bot.app`` builds, or from its parts (engine, kb…) in tests."""
+        """From the bundle ``bot.app`` builds, or from its parts (engine, kb…)."""
         self._wire(replace(services, **parts) if services else Services(**parts))
 
     def _wire(self, services: Services) -> None:
@@ -53,8 +50,15 @@ class Puente:
             answers=answers,
             commands=commands,
         )
-        self._desk = AgentDesk(s, self.timekeeper)
-        self._oncall = OncallCommand(s, self.timekeeper)
+        self._desk = AgentDesk(
+            engine=s.engine,
+            kb=s.kb,
+            policy=s.policy,
+            triager=s.triager,
+            clock=s.clock,
+            timekeeper=self.timekeeper,
+        )
+        self._oncall = OncallCommand(s.engine, s.kb, s.clock, self.timekeeper)
 
     def __getattr__(self, name: str) -> Any:
         """``engine``, ``kb``, ``clock``, ``oncall``, ``policy``, ``routing``, ``triager``."""

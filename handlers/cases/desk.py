@@ -3,8 +3,10 @@ or replying does to a case, its conversation, the creator and the agents' card."
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from handlers.cases import casework
@@ -17,10 +19,11 @@ from handlers.contract.actions import SURVEY_PAYLOAD, ActionRejected, AgentActio
 from handlers.contract.messages import OutgoingMessage, Suggestion
 from handlers.contract.results import EscalationChanged, HandlerResult
 from handlers.contract.roles import ThreadRole
+from handlers.conversation.policy import ConversationPolicy
 from handlers.conversation.states import Event, next_state
+from handlers.kb.source import KbSource
 from handlers.oncall import paging
 from handlers.oncall.timers import Timekeeper
-from handlers.services import Services
 from handlers.storage import store
 from handlers.storage.models import (
     Conversation,
@@ -32,18 +35,27 @@ from handlers.storage.models import (
     Sender,
     TriageExample,
 )
-from handlers.triage.classifier import PRIORITIES
+from handlers.triage.classifier import PRIORITIES, Triager
 
 Replies = tuple[list[OutgoingMessage], Sender]
 
 
 class AgentDesk:
-    def __init__(self, services: Services, timekeeper: Timekeeper) -> None:
-        self.engine = services.engine
-        self.kb = services.kb
-        self.policy = services.policy
-        self.triager = services.triager
-        self.clock = services.clock
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        kb: KbSource,
+        policy: ConversationPolicy,
+        triager: Triager | None,
+        clock: Callable[[], datetime],
+        timekeeper: Timekeeper,
+    ) -> None:
+        self.engine = engine
+        self.kb = kb
+        self.policy = policy
+        self.triager = triager
+        self.clock = clock
         self.timekeeper = timekeeper
 
     def handle(self, action: AgentAction) -> HandlerResult:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from handlers.common.i18n import N_, Translator, translator
@@ -20,9 +21,9 @@ from handlers.contract.priority import Priority
 from handlers.contract.rich import Line, Mention, RichReply, Value
 from handlers.insights import metrics, telemetry
 from handlers.insights.report import headline_lines
+from handlers.kb.source import KbSource
 from handlers.oncall import paging
 from handlers.oncall.timers import Timekeeper, sla_due
-from handlers.services import Services
 from handlers.storage import store
 from handlers.storage.models import Escalation, Page
 
@@ -48,11 +49,13 @@ class OncallRequest:
 
 
 class OncallCommand:
-    def __init__(self, services: Services, timekeeper: Timekeeper) -> None:
-        self.engine = services.engine
-        self.kb = services.kb
-        self.clock = services.clock
-        self.policy = services.oncall
+    def __init__(
+        self, engine: Engine, kb: KbSource, clock: Callable[[], datetime], timekeeper: Timekeeper
+    ) -> None:
+        self.engine = engine
+        self.kb = kb
+        self.clock = clock
+        self.policy = timekeeper.policy
         self.timekeeper = timekeeper
 
     def answer(self, request: OncallRequest) -> RichReply:
