@@ -64,7 +64,7 @@ class OncallCommand:
         name, *args = request.text.split() or [""]
         handler = self._handlers().get(name.casefold().lstrip("/"))
         if handler is None:
-            return _say("oncall_unknown", command=UNSAFE.sub("", name)[:40])
+            return _say(N_("oncall_unknown"), command=UNSAFE.sub("", name)[:40])
         with Session(self.engine, expire_on_commit=False) as session:
             reply = handler(session, t, request.user, args)
             session.commit()
@@ -79,7 +79,7 @@ class OncallCommand:
             "handoff": self._handoff,
             "schedule": self._schedule,
             "stats": self._stats,
-            "help": lambda _s, _t, _u, _a: _say("oncall_help"),
+            "help": lambda _s, _t, _u, _a: _say(N_("oncall_help")),
         }
 
     @property
@@ -93,24 +93,24 @@ class OncallCommand:
         current, following = schedule.now(session, self.now), schedule.next(session, self.now)
         lines = [
             Line.of(
-                "oncall_now",
+                N_("oncall_now"),
                 user=Mention(current.user),
                 until=self._when(t, current.ends_at),
                 next=Mention(following.user),
             )
         ]
         urgent = [c for c in self._open(session) if Priority.of(c.priority).urgent]
-        lines.append(Line.of("oncall_urgent_header" if urgent else "oncall_no_urgent"))
+        lines.append(Line.of(N_("oncall_urgent_header") if urgent else N_("oncall_no_urgent")))
         lines.extend(self._line(t, case) for case in urgent[:MAX_LISTED])
         late = telemetry.timers_late(session, self.now, self.policy.worker_late)
         if late is not None:
-            lines.append(Line.of("oncall_worker_late", minutes=round(late / 60)))
+            lines.append(Line.of(N_("oncall_worker_late"), minutes=round(late / 60)))
         return RichReply(tuple(lines))
 
     def _list(self, session: Session, t: Translator, user: str, args: list[str]) -> RichReply:
         which = args[0].casefold() if args else ""
         if (which and which not in LIST_FILTERS) or len(args) > 1:
-            return _say("oncall_bad_list")
+            return _say(N_("oncall_bad_list"))
         keep: dict[str, Callable[[Escalation], bool]] = {
             "": lambda c: True,
             "p1": lambda c: c.priority == Priority.P1,
@@ -120,45 +120,45 @@ class OncallCommand:
         }
         cases = [c for c in self._open(session) if keep[which](c)]
         if not cases:
-            return _say("oncall_list_empty")
+            return _say(N_("oncall_list_empty"))
         return RichReply(tuple(self._line(t, case) for case in cases[:MAX_LISTED]))
 
     def _ack(self, session: Session, _t: Translator, user: str, args: list[str]) -> RichReply:
         case = _case(session, args)
         if case is None or case.id is None:
-            return _say("oncall_bad_case", command="ack")
+            return _say(N_("oncall_bad_case"), command="ack")
         count = paging.ack(session, case.id, by=user, now=self.now)
         return _say(N_("oncall_acked") if count else N_("oncall_nothing_to_ack"), case=case.id)
 
     def _page(self, session: Session, _t: Translator, user: str, args: list[str]) -> RichReply:
         case = _case(session, args)
         if case is None or case.id is None:
-            return _say("oncall_bad_case", command="page")
+            return _say(N_("oncall_bad_case"), command="page")
         if case.status not in store.OPEN_STATUSES:
-            return _say("oncall_case_closed", case=case.id)
+            return _say(N_("oncall_case_closed"), case=case.id)
         page = self.timekeeper.page_on_call(session, case, self.now, why="manual", detail=user)
         if page.user is None:
-            return _say("oncall_nobody", case=case.id)
-        return _say("oncall_paged", case=case.id, user=Mention(page.user))
+            return _say(N_("oncall_nobody"), case=case.id)
+        return _say(N_("oncall_paged"), case=case.id, user=Mention(page.user))
 
     def _handoff(self, session: Session, t: Translator, user: str, args: list[str]) -> RichReply:
         if len(args) != 1 or not AGENT_ID.match(args[0]):
-            return _say("oncall_bad_handoff")
+            return _say(N_("oncall_bad_handoff"))
         to = args[0]
         cover = self.timekeeper.schedule.hand_off(session, to=to, by=user, now=self.now)
         until = self._when(t, as_utc(cover.ends_at))
-        return _say("oncall_handed_off", user=Mention(to), until=until)
+        return _say(N_("oncall_handed_off"), user=Mention(to), until=until)
 
     def _schedule(self, session: Session, t: Translator, _user: str, _args: list[str]) -> RichReply:
         rotation = self.policy.rotation
         if not rotation.members:
-            return _say("oncall_no_rotation")
+            return _say(N_("oncall_no_rotation"))
         shifts = self.timekeeper.schedule.upcoming(session, self.now, count=4)
-        lines = [Line.of("oncall_schedule_header", zone=str(rotation.timezone))]
+        lines = [Line.of(N_("oncall_schedule_header"), zone=str(rotation.timezone))]
         for shift in shifts:
             lines.append(
                 Line.of(
-                    "oncall_shift",
+                    N_("oncall_shift"),
                     user=Mention(shift.user),
                     start=self._when(t, shift.starts_at),
                     end=self._when(t, shift.ends_at),
@@ -179,7 +179,7 @@ class OncallCommand:
             if p.acked_at is not None
         ]
         paging_line = Line.of(
-            "oncall_stats",
+            N_("oncall_stats"),
             open=len(open_cases),
             p1=sum(1 for c in open_cases if c.priority == Priority.P1),
             p2=sum(1 for c in open_cases if c.priority == Priority.P2),
@@ -216,7 +216,7 @@ class OncallCommand:
         )
         owner = Mention(case.assignee) if case.assignee else t.gettext("oncall_unassigned")
         return Line.of(
-            "oncall_case_line",
+            N_("oncall_case_line"),
             case=case.id or 0,
             priority=case.priority,
             category=case.category,
