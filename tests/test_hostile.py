@@ -21,8 +21,7 @@ from hypothesis import strategies as st
 from sqlalchemy import inspect
 from sqlmodel import Session, col, func, select
 
-from bot.adapters import slack_blocks as blocks
-from bot.adapters.slack import CREATOR_CHOICE, case_id
+from bot.adapters.slack import CREATOR_CHOICE, case_id, kit
 from bot.adapters.telegram import webhook_secret
 from bot.web import MAX_BODY, SLACK_PATH, TELEGRAM_PATH
 from handlers.api import Puente
@@ -425,12 +424,12 @@ def test_slack_events_http_limits_and_missing_fields(slack_events: SlackEvents) 
 
 AGENT = "U0AGENT1"
 BUTTONS = [
-    blocks.TAKE,
-    blocks.RETURN,
-    blocks.RESOLVE,
-    blocks.TRANSFER,
-    blocks.SAVE_KB,
-    blocks.RECLASSIFY,
+    kit.TAKE,
+    kit.RETURN,
+    kit.RESOLVE,
+    kit.TRANSFER,
+    kit.SAVE_KB,
+    kit.RECLASSIFY,
     f"{CREATOR_CHOICE}_0",
 ]
 CASE_VALUES = st.one_of(
@@ -459,15 +458,15 @@ def test_slack_modal_submissions_with_hostile_fields_never_fail(
     slack_events: SlackEvents, caplog: pytest.LogCaptureFixture
 ) -> None:
     @given(
-        st.sampled_from([blocks.RESOLVE_VIEW, blocks.TRANSFER_VIEW, blocks.SAVE_KB_VIEW]),
+        st.sampled_from([kit.RESOLVE_VIEW, kit.TRANSFER_VIEW, kit.SAVE_KB_VIEW]),
         CASE_VALUES,
         ANY_TEXT,
     )
     def submit(callback_id: str, case: str, text: str) -> None:
         values = {
-            blocks.SUMMARY: {blocks.SUMMARY: text},
-            blocks.ANSWER: {blocks.ANSWER: text},
-            blocks.QUESTION: {blocks.QUESTION: text},
+            kit.SUMMARY: {kit.SUMMARY: text},
+            kit.ANSWER: {kit.ANSWER: text},
+            kit.QUESTION: {kit.QUESTION: text},
         }
         body, content_type = view_submission(
             callback_id, values, user_id=AGENT, private_metadata=case

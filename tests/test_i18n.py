@@ -53,7 +53,7 @@ def test_catalogs_match_the_source(tmp_path: Path) -> None:
     assert len(in_source) > 20
     for lang in SUPPORTED_LOCALES:
         in_catalog = {m.id for m in catalog(lang) if m.id}
-        assert in_catalog == in_source, f"{lang}: run pybabel update (see README)"
+        assert in_catalog == in_source, f"{lang}: catalog ids differ (see docs/development.md)"
 
 
 @pytest.mark.parametrize("lang", SUPPORTED_LOCALES)
@@ -67,7 +67,7 @@ def test_catalog_is_complete(lang: str) -> None:
 @pytest.mark.parametrize("lang", SUPPORTED_LOCALES)
 def test_compiled_catalog_is_fresh(lang: str) -> None:
     mo_path = LOCALES_DIR / lang / "LC_MESSAGES" / "messages.mo"
-    assert mo_path.exists(), f"{lang}: run pybabel compile (see README)"
+    assert mo_path.exists(), f"{lang}: run pybabel compile (see docs/development.md)"
     with mo_path.open("rb") as handle:
         compiled = {m.id: m.string for m in read_mo(handle) if m.id}
     source = {m.id: m.string for m in catalog(lang) if m.id}

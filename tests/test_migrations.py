@@ -1,7 +1,7 @@
 """The shipped migrations build exactly the models' schema, on both backends.
 
 When a model changes, ``test_migrations_match_the_models`` fails until a new revision is
-written: ``puente migrate --new "what changed"`` (README, "Database and migrations").
+written: ``puente migrate --new "what changed"`` (docs/development.md, "Database migrations").
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.adapters import slack_oncall
+from bot.adapters.slack import oncall as slack_oncall
 from handlers.api import Puente
 from handlers.common.i18n import translator
 from handlers.contract.rich import Line, Mention, RichReply

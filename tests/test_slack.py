@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from bot.adapters import slack_blocks as blocks
+from bot.adapters.slack import kit
 from handlers.api import Puente
 from handlers.cases.casework import Routing
 from handlers.common.utc import utcnow
@@ -140,7 +140,7 @@ def test_the_whole_story(
     transcript = wait_until(lambda: desk.thread(card["ts"]))[0]
     assert "no me llegan los regalos" in transcript
 
-    assert desk.click(blocks.TAKE, 1) == 200
+    assert desk.click(kit.TAKE, 1) == 200
     joined = telegram_api.wait_for_messages(CHAT, 3)[-1]
     assert "se unió" in (joined.text or "")
     wait_until(lambda: slack_api.calls_to("chat.update"))
@@ -157,11 +157,11 @@ def test_the_whole_story(
     assert desk.reply("  // interno", card["ts"]) == 200
     assert desk.reply("yo también opino", card["ts"], user=OUTSIDER) == 200
 
-    assert desk.click(blocks.RESOLVE, 1) == 200
+    assert desk.click(kit.RESOLVE, 1) == 200
     modal = wait_until(lambda: slack_api.calls_to("views.open"))[0].params["view"]
-    assert modal["callback_id"] == blocks.RESOLVE_VIEW and modal["private_metadata"] == "1"
-    values = {blocks.ROOT_CAUSE: select_option("pago retrasado"), blocks.SUMMARY: "se acreditó"}
-    assert desk.submit(blocks.RESOLVE_VIEW, 1, values) == 200
+    assert modal["callback_id"] == kit.RESOLVE_VIEW and modal["private_metadata"] == "1"
+    values = {kit.ROOT_CAUSE: select_option("pago retrasado"), kit.SUMMARY: "se acreditó"}
+    assert desk.submit(kit.RESOLVE_VIEW, 1, values) == 200
     survey = telegram_api.wait_for_messages(CHAT, 6)[-1]
     texts = telegram_api.texts_to(CHAT)
     assert not any("revisar con pagos" in t or "interno" in t or "opino" in t for t in texts)
@@ -208,7 +208,7 @@ def test_only_agents_may_act_and_replies_need_the_case_taken(
 ) -> None:
     telegram_api.user_sends(CHAT, "/agente")
     card = desk.card()
-    assert desk.click(blocks.TAKE, 1, user=OUTSIDER) == 200
+    assert desk.click(kit.TAKE, 1, user=OUTSIDER) == 200
     wait_until(lambda: slack_api.ephemerals)
     assert case_row(puente).status == EscalationStatus.OPEN
     assert desk.reply("hola, te ayudo yo", card["ts"], user=SECOND_AGENT) == 200
@@ -217,7 +217,7 @@ def test_only_agents_may_act_and_replies_need_the_case_taken(
     assert outsider.startswith("Solo los agentes") and "slack_hint" not in outsider
     assert early.startswith("Toma el caso") and "slack_hint" not in early
     assert len(telegram_api.messages_to(CHAT)) == 1
-    assert desk.click(blocks.TAKE, 1, user=SECOND_AGENT) == 200
+    assert desk.click(kit.TAKE, 1, user=SECOND_AGENT) == 200
     wait_until(lambda: case_row(puente).assignee == SECOND_AGENT)
 
 
@@ -226,10 +226,10 @@ def test_transfer_moves_the_case_to_another_team(
 ) -> None:
     telegram_api.user_sends(CHAT, "/agente")
     desk.card()
-    assert desk.click(blocks.TRANSFER, 1) == 200
+    assert desk.click(kit.TRANSFER, 1) == 200
     modal = wait_until(lambda: slack_api.calls_to("views.open"))[0].params["view"]
-    assert modal["callback_id"] == blocks.TRANSFER_VIEW
-    assert desk.submit(blocks.TRANSFER_VIEW, 1, {blocks.TEAM: select_option(PAYMENTS)}) == 200
+    assert modal["callback_id"] == kit.TRANSFER_VIEW
+    assert desk.submit(kit.TRANSFER_VIEW, 1, {kit.TEAM: select_option(PAYMENTS)}) == 200
     new_card = desk.card(PAYMENTS)
     assert "#2" in new_card["text"]
     assert case_row(puente, 1).status == EscalationStatus.TRANSFERRED
@@ -242,21 +242,21 @@ def test_save_to_kb_makes_a_draft_awaiting_review(
 ) -> None:
     telegram_api.user_sends(CHAT, "/agente")
     card = desk.card()
-    desk.click(blocks.TAKE, 1)
+    desk.click(kit.TAKE, 1)
     telegram_api.user_sends(CHAT, "¿cómo cambio la moneda de mis retiros?")
     wait_until(lambda: any("moneda" in t for t in desk.thread(card["ts"])))
     desk.reply("Se cambia en Saldo > Retiros > Moneda.", card["ts"])
     telegram_api.wait_for_messages(CHAT, 3)
-    assert desk.click(blocks.SAVE_KB, 1) == 200
+    assert desk.click(kit.SAVE_KB, 1) == 200
     modal = wait_until(lambda: slack_api.calls_to("views.open"))[0].params["view"]
     prefilled = json.dumps(modal, ensure_ascii=False)
     assert "moneda de mis retiros" in prefilled and "Saldo > Retiros" in prefilled
     values = {
-        blocks.QUESTION: "¿Cómo cambio la moneda de mis retiros?",
-        blocks.ANSWER: "Se cambia en Saldo > Retiros > Moneda.",
-        blocks.CATEGORY: "payouts",
+        kit.QUESTION: "¿Cómo cambio la moneda de mis retiros?",
+        kit.ANSWER: "Se cambia en Saldo > Retiros > Moneda.",
+        kit.CATEGORY: "payouts",
     }
-    assert desk.submit(blocks.SAVE_KB_VIEW, 1, values) == 200
+    assert desk.submit(kit.SAVE_KB_VIEW, 1, values) == 200
     with Session(puente.engine) as session:
         draft = wait_until(lambda: session.exec(select(KbArticle)).first())
     assert draft.published is False and draft.source_case == 1
@@ -268,7 +268,7 @@ def test_forged_or_stale_requests_are_refused_and_change_nothing(
 ) -> None:
     telegram_api.user_sends(CHAT, "/agente")
     desk.card()
-    payload = block_actions(blocks.TAKE, "1", user_id=AGENT, channel_id=QUEUE)
+    payload = block_actions(kit.TAKE, "1", user_id=AGENT, channel_id=QUEUE)
     assert post_signed(desk.url, *payload, secret=WRONG_SECRET).status == 401
     assert post_signed(desk.url, *payload, timestamp=stale_timestamp()).status == 401
     event = event_payload(message_event("hola", user=AGENT, channel=QUEUE))
@@ -283,7 +283,7 @@ def test_slack_retries_of_an_event_are_processed_once(
 ) -> None:
     telegram_api.user_sends(CHAT, "/agente")
     card = desk.card()
-    desk.click(blocks.TAKE, 1)
+    desk.click(kit.TAKE, 1)
     telegram_api.wait_for_messages(CHAT, 2)
     envelope = event_callback(message_event("Ya quedó, revisa tu saldo.", user=AGENT,
                                             channel=QUEUE, thread_ts=card["ts"]))  # fmt: skip
@@ -353,7 +353,7 @@ def test_an_agents_file_reaches_the_creator(
 ) -> None:
     telegram_api.user_sends(CHAT, "/agente")
     card = desk.card()
-    desk.click(blocks.TAKE, 1)
+    desk.click(kit.TAKE, 1)
     telegram_api.wait_for_messages(CHAT, 2)
     uploaded = slack_api.web_client().files_upload_v2(
         filename="guia.pdf", content=b"%PDF-1.4 guia de retiros", title="guia.pdf"
@@ -375,10 +375,10 @@ def test_agents_correct_the_triage_from_the_card(
     card = desk.card()
     selects = [e for b in card["blocks"] if b["type"] == "actions" for e in b["elements"]
                if e["type"] == "static_select"]  # fmt: skip
-    assert selects and selects[0]["action_id"] == blocks.RECLASSIFY
+    assert selects and selects[0]["action_id"] == kit.RECLASSIFY
     assert "1:violent_threat" in [o["value"] for o in selects[0]["options"]]
     payload = block_actions(
-        blocks.RECLASSIFY, "1:violent_threat", user_id=AGENT, channel_id=QUEUE,
+        kit.RECLASSIFY, "1:violent_threat", user_id=AGENT, channel_id=QUEUE,
         action_type="static_select",
     )  # fmt: skip
     assert post_signed(desk.url, *payload).status == 200

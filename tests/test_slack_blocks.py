@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from bot.adapters import slack_blocks as sb
+from bot.adapters.slack import blocks as sb
+from bot.adapters.slack import kit, modals
 from handlers.common.privacy import DOTS
 from handlers.contract.case_view import CaseView
 
@@ -64,14 +65,14 @@ def selects(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def test_escape_makes_slack_markup_literal() -> None:
-    assert sb.escape(HOSTILE) == (
+    assert kit.escape(HOSTILE) == (
         "&lt;!channel&gt; &lt;@U123&gt; &lt;https://x|y&gt; &amp; &lt;b&gt;"
     )
-    assert sb.escape("sin marcas *negrita* 😀") == "sin marcas *negrita* 😀"
+    assert kit.escape("sin marcas *negrita* 😀") == "sin marcas *negrita* 😀"
 
 
 def test_escape_masks_secrets_first() -> None:
-    assert sb.escape("mi código es 482913 <3") == f"mi código es {DOTS} &lt;3"
+    assert kit.escape("mi código es 482913 <3") == f"mi código es {DOTS} &lt;3"
 
 
 def test_hostile_creator_text_pings_no_one_anywhere_in_the_card() -> None:
@@ -162,12 +163,12 @@ def test_card_layout_in_english() -> None:
 @pytest.mark.parametrize(
     ("status", "expected"),
     [
-        ("open", [sb.TAKE, sb.RETURN, sb.RESOLVE, sb.TRANSFER, sb.SAVE_KB]),
-        ("assigned", [sb.RETURN, sb.RESOLVE, sb.TRANSFER, sb.SAVE_KB]),
-        ("returned", [sb.SAVE_KB]),
-        ("resolved", [sb.SAVE_KB]),
-        ("transferred", [sb.SAVE_KB]),
-        ("something-new", [sb.SAVE_KB]),
+        ("open", [kit.TAKE, kit.RETURN, kit.RESOLVE, kit.TRANSFER, kit.SAVE_KB]),
+        ("assigned", [kit.RETURN, kit.RESOLVE, kit.TRANSFER, kit.SAVE_KB]),
+        ("returned", [kit.SAVE_KB]),
+        ("resolved", [kit.SAVE_KB]),
+        ("transferred", [kit.SAVE_KB]),
+        ("something-new", [kit.SAVE_KB]),
     ],
 )
 def test_buttons_follow_the_status(status: str, expected: list[str]) -> None:
@@ -175,18 +176,18 @@ def test_buttons_follow_the_status(status: str, expected: list[str]) -> None:
     actions = buttons(blocks)
     assert [b["action_id"] for b in actions] == expected
     assert all(b["value"] == "42" for b in actions)
-    assert block(blocks, "actions")["block_id"] == sb.ACTIONS_BLOCK
+    assert block(blocks, "actions")["block_id"] == kit.ACTIONS_BLOCK
 
 
 def test_only_resolve_is_primary() -> None:
     _, blocks = sb.case_card(make_case())
     styles = {b["action_id"]: b.get("style") for b in buttons(blocks)}
     assert styles == {
-        sb.TAKE: None,
-        sb.RETURN: None,
-        sb.RESOLVE: "primary",
-        sb.TRANSFER: None,
-        sb.SAVE_KB: None,
+        kit.TAKE: None,
+        kit.RETURN: None,
+        kit.RESOLVE: "primary",
+        kit.TRANSFER: None,
+        kit.SAVE_KB: None,
     }
 
 
@@ -268,7 +269,7 @@ def test_thread_line_masks_and_caps() -> None:
         sb.thread_line("Ana", "mi código es 482913", [])
         == f"*Ana (creador/a):* mi código es {DOTS}"
     )
-    assert len(sb.thread_line("Ana", "a" * 100_000, [])) <= sb.MAX_MESSAGE
+    assert len(sb.thread_line("Ana", "a" * 100_000, [])) <= kit.MAX_MESSAGE
 
 
 def test_transcript() -> None:
@@ -285,12 +286,12 @@ def test_transcript() -> None:
 def test_transcript_keeps_the_newest_lines_within_the_cap() -> None:
     lines = [("Ana", f"mensaje {n} " + "x" * 990) for n in range(100)]
     text = sb.transcript(lines)
-    assert len(text) <= sb.MAX_MESSAGE
+    assert len(text) <= kit.MAX_MESSAGE
     assert "mensaje 99 " in text and "mensaje 0 " not in text
     kept = text.count("*Ana:*")
     assert f"_Mensajes anteriores omitidos: {100 - kept}_" in text
     assert text.index("mensaje 98 ") < text.index("mensaje 99 ")
-    assert len(sb.transcript([("Ana", "y" * 100_000)])) <= sb.MAX_MESSAGE
+    assert len(sb.transcript([("Ana", "y" * 100_000)])) <= kit.MAX_MESSAGE
 
 
 def inputs(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -313,57 +314,60 @@ def submission(view: dict[str, Any], chosen: dict[str, str | None]) -> dict[str,
 
 
 def test_resolve_modal() -> None:
-    view = sb.resolve_modal(42, ["pago retrasado", "ban erróneo", "pago retrasado", " "])
+    view = modals.resolve_modal(42, ["pago retrasado", "ban erróneo", "pago retrasado", " "])
     assert view["type"] == "modal"
-    assert view["callback_id"] == sb.RESOLVE_VIEW
+    assert view["callback_id"] == kit.RESOLVE_VIEW
     assert view["private_metadata"] == "42"
     assert view["title"]["text"] == "Resolver caso"
     assert view["submit"]["text"] == "Resolver"
     assert view["close"]["text"] == "Cancelar"
     fields = inputs(view)
-    assert list(fields) == [sb.ROOT_CAUSE, sb.SUMMARY]
-    select = fields[sb.ROOT_CAUSE]["element"]
+    assert list(fields) == [kit.ROOT_CAUSE, kit.SUMMARY]
+    select = fields[kit.ROOT_CAUSE]["element"]
     assert select["type"] == "static_select"
     assert [(o["text"]["text"], o["value"]) for o in select["options"]] == [
         ("pago retrasado", "pago retrasado"),
         ("ban erróneo", "ban erróneo"),
     ]
-    summary = fields[sb.SUMMARY]["element"]
+    summary = fields[kit.SUMMARY]["element"]
     assert summary["type"] == "plain_text_input"
     assert summary["max_length"] == 200 and not summary["multiline"]
-    state = submission(view, {sb.ROOT_CAUSE: "ban erróneo", sb.SUMMARY: "Se levantó el ban"})
-    assert sb.modal_values(state) == {sb.ROOT_CAUSE: "ban erróneo", sb.SUMMARY: "Se levantó el ban"}
+    state = submission(view, {kit.ROOT_CAUSE: "ban erróneo", kit.SUMMARY: "Se levantó el ban"})
+    assert modals.modal_values(state) == {
+        kit.ROOT_CAUSE: "ban erróneo",
+        kit.SUMMARY: "Se levantó el ban",
+    }
 
 
 def test_resolve_modal_without_configured_causes_asks_for_text() -> None:
-    view = sb.resolve_modal(7, [], "en")
-    element = inputs(view)[sb.ROOT_CAUSE]["element"]
+    view = modals.resolve_modal(7, [], "en")
+    element = inputs(view)[kit.ROOT_CAUSE]["element"]
     assert element["type"] == "plain_text_input"
     assert view["title"]["text"] == "Resolve case"
     assert view["submit"]["text"] == "Resolve"
-    state = submission(view, {sb.ROOT_CAUSE: "payout delay", sb.SUMMARY: "Resent"})
-    assert sb.modal_values(state) == {sb.ROOT_CAUSE: "payout delay", sb.SUMMARY: "Resent"}
+    state = submission(view, {kit.ROOT_CAUSE: "payout delay", kit.SUMMARY: "Resent"})
+    assert modals.modal_values(state) == {kit.ROOT_CAUSE: "payout delay", kit.SUMMARY: "Resent"}
 
 
 def test_transfer_modal() -> None:
-    view = sb.transfer_modal(42, {"Pagos": "C0PAGOS", "Moderación": "C0MOD"})
-    assert (view["callback_id"], view["private_metadata"]) == (sb.TRANSFER_VIEW, "42")
+    view = modals.transfer_modal(42, {"Pagos": "C0PAGOS", "Moderación": "C0MOD"})
+    assert (view["callback_id"], view["private_metadata"]) == (kit.TRANSFER_VIEW, "42")
     assert view["title"]["text"] == "Transferir caso"
     fields = inputs(view)
-    assert [(o["text"]["text"], o["value"]) for o in fields[sb.TEAM]["element"]["options"]] == [
+    assert [(o["text"]["text"], o["value"]) for o in fields[kit.TEAM]["element"]["options"]] == [
         ("Pagos", "C0PAGOS"),
         ("Moderación", "C0MOD"),
     ]
-    assert fields[sb.NOTE]["optional"] is True
-    assert not fields[sb.TEAM]["optional"]
-    assert sb.modal_values(submission(view, {sb.TEAM: "C0MOD", sb.NOTE: None})) == {
-        sb.TEAM: "C0MOD",
-        sb.NOTE: "",
+    assert fields[kit.NOTE]["optional"] is True
+    assert not fields[kit.TEAM]["optional"]
+    assert modals.modal_values(submission(view, {kit.TEAM: "C0MOD", kit.NOTE: None})) == {
+        kit.TEAM: "C0MOD",
+        kit.NOTE: "",
     }
 
 
 def test_transfer_modal_without_teams_cannot_be_submitted() -> None:
-    view = sb.transfer_modal(42, {})
+    view = modals.transfer_modal(42, {})
     assert "submit" not in view
     assert not inputs(view)
     assert "No hay equipos configurados" in "\n".join(texts(view))
@@ -371,19 +375,19 @@ def test_transfer_modal_without_teams_cannot_be_submitted() -> None:
 
 def test_save_kb_modal_prefills_masked_and_capped_drafts() -> None:
     question = "¿Por qué no llegó mi retiro? mi código es 482913 " + "q" * 5000
-    view = sb.save_kb_modal(42, question, "Revisa tu cuenta de PayPal.", "es")
-    assert (view["callback_id"], view["private_metadata"]) == (sb.SAVE_KB_VIEW, "42")
+    view = modals.save_kb_modal(42, question, "Revisa tu cuenta de PayPal.", "es")
+    assert (view["callback_id"], view["private_metadata"]) == (kit.SAVE_KB_VIEW, "42")
     assert view["title"]["text"] == "Guardar en la KB"
     assert view["submit"]["text"] == "Guardar"
     fields = inputs(view)
-    assert list(fields) == [sb.QUESTION, sb.ANSWER, sb.CATEGORY]
-    draft = fields[sb.QUESTION]["element"]
+    assert list(fields) == [kit.QUESTION, kit.ANSWER, kit.CATEGORY]
+    draft = fields[kit.QUESTION]["element"]
     assert draft["multiline"] and len(draft["initial_value"]) <= 3000
     assert draft["initial_value"].startswith(f"¿Por qué no llegó mi retiro? mi código es {DOTS}")
-    assert fields[sb.ANSWER]["element"]["initial_value"] == "Revisa tu cuenta de PayPal."
-    assert fields[sb.CATEGORY]["label"]["text"] == "Categoría"
-    chosen = {sb.QUESTION: "¿Retiro?", sb.ANSWER: "Espera 3 días.", sb.CATEGORY: "retiros"}
-    assert sb.modal_values(submission(view, chosen)) == chosen
+    assert fields[kit.ANSWER]["element"]["initial_value"] == "Revisa tu cuenta de PayPal."
+    assert fields[kit.CATEGORY]["label"]["text"] == "Categoría"
+    chosen = {kit.QUESTION: "¿Retiro?", kit.ANSWER: "Espera 3 días.", kit.CATEGORY: "retiros"}
+    assert modals.modal_values(submission(view, chosen)) == chosen
 
 
 def test_modal_values_with_an_unselected_select_and_no_state() -> None:
@@ -395,16 +399,16 @@ def test_modal_values_with_an_unselected_select_and_no_state() -> None:
             }
         }
     }
-    assert sb.modal_values(view) == {"root_cause": "", "summary": "ok"}
-    assert sb.modal_values({}) == {}
+    assert modals.modal_values(view) == {"root_cause": "", "summary": "ok"}
+    assert modals.modal_values({}) == {}
 
 
 def test_modal_titles_and_labels_fit_slack_in_every_locale() -> None:
     for locale in ("es", "en"):
         views = [
-            sb.resolve_modal(123456, ["x" * 300], locale),
-            sb.transfer_modal(123456, {"t" * 300: "C" + "1" * 300}, locale),
-            sb.save_kb_modal(123456, "q", "a", locale),
+            modals.resolve_modal(123456, ["x" * 300], locale),
+            modals.transfer_modal(123456, {"t" * 300: "C" + "1" * 300}, locale),
+            modals.save_kb_modal(123456, "q", "a", locale),
         ]
         for view in views:
             assert len(view["title"]["text"]) <= 24
@@ -418,7 +422,7 @@ def test_modal_titles_and_labels_fit_slack_in_every_locale() -> None:
 def test_open_cases_offer_a_triage_correction_closed_ones_do_not() -> None:
     _, open_blocks = sb.case_card(make_case(status="open"))
     (select,) = selects(open_blocks)
-    assert select["action_id"] == sb.RECLASSIFY
+    assert select["action_id"] == kit.RECLASSIFY
     values = [o["value"] for o in select["options"]]
     assert len(values) == 12 and all(v.startswith("42:") for v in values)
     _, closed_blocks = sb.case_card(make_case(status="resolved"))

@@ -8,9 +8,8 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from bot.adapters import slack_blocks as blocks
-from bot.adapters import slack_home as home
-from bot.adapters import slack_oncall
+from bot.adapters.slack import blocks, home, kit
+from bot.adapters.slack import oncall as slack_oncall
 from handlers.api import Puente
 from handlers.common.i18n import translator
 from handlers.common.utc import utcnow
@@ -49,7 +48,7 @@ def send_buttons(card_blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [
         b["accessory"]
         for b in card_blocks
-        if b.get("accessory", {}).get("action_id", "").startswith(blocks.SEND_ARTICLE)
+        if b.get("accessory", {}).get("action_id", "").startswith(kit.SEND_ARTICLE)
     ]
 
 
@@ -81,7 +80,7 @@ def test_the_card_offers_kb_answers_that_one_click_sends_as_the_agent(
         lambda: [e for e in slack_api.ephemerals if e.get("user") == AGENT]
     )  # take first
 
-    desk.click(blocks.TAKE, 1)
+    desk.click(kit.TAKE, 1)
     wait_until(lambda: any("joined" in t for t in telegram_api.texts_to(CHAT)))
     answer = WITHDRAW.answer("en")
     # the bot already answered it once; the refused click sent nothing more
@@ -100,7 +99,7 @@ def test_outsiders_cannot_send_suggestions(
     desk.card()
     count = len(telegram_api.wait_for_messages(CHAT, 2))
     click = block_actions(
-        f"{blocks.SEND_ARTICLE}_0", "1:withdraw-rewards", user_id=OUTSIDER, channel_id=QUEUE
+        f"{kit.SEND_ARTICLE}_0", "1:withdraw-rewards", user_id=OUTSIDER, channel_id=QUEUE
     )
     assert post_signed(desk.url, *click).status == 200
     wait_until(lambda: [e for e in slack_api.ephemerals if e.get("user") == OUTSIDER])
@@ -114,9 +113,9 @@ def test_a_second_contact_about_the_same_topic_is_flagged_on_the_card(
     telegram_api.user_sends(CHAT, "/agente")
     desk.card()
     assert "Queja repetida" not in str(latest_card(slack_api))
-    desk.click(blocks.TAKE, 1)
+    desk.click(kit.TAKE, 1)
     wait_until(lambda: slack_api.calls_to("chat.update"))  # taken, before it is handed back
-    desk.click(blocks.RETURN, 1)
+    desk.click(kit.RETURN, 1)
     wait_until(lambda: len(slack_api.calls_to("chat.update")) >= 2)
     telegram_api.user_sends(CHAT, "sigo sin recibir mi retiro")
     telegram_api.user_sends(CHAT, "/agente")
@@ -236,11 +235,11 @@ def test_missing_topics_are_written_up_or_dismissed_from_the_home_tab(
     modal = wait_until(lambda: slack_api.calls_to("views.open"))[-1].params["view"]
     assert modal["callback_id"] == home.GAP_VIEW and modal["private_metadata"] == write[0]["value"]
     assert "gato virtual" in str(modal["blocks"])
-    empty = {blocks.QUESTION: "gato virtual color", blocks.ANSWER: " "}
+    empty = {kit.QUESTION: "gato virtual color", kit.ANSWER: " "}
     assert desk.submit(home.GAP_VIEW, 0, empty) == 200  # refused: no answer
     answer = "Toca tu gato virtual y elige «Color»."
-    values = {blocks.QUESTION: "mi gato virtual no cambia de color | color del gato virtual",
-              blocks.ANSWER: answer, blocks.CATEGORY: "features"}  # fmt: skip
+    values = {kit.QUESTION: "mi gato virtual no cambia de color | color del gato virtual",
+              kit.ANSWER: answer, kit.CATEGORY: "features"}  # fmt: skip
     submit = view_submission(
         home.GAP_VIEW, {f"b{n}": {k: {"type": "plain_text_input", "value": v}}
                         for n, (k, v) in enumerate(values.items())},
@@ -288,13 +287,13 @@ def test_a_saved_draft_is_reviewed_from_its_thread_message(
 ) -> None:
     telegram_api.user_sends(CHAT, "/agente")
     card = desk.card()
-    desk.click(blocks.TAKE, 1)
+    desk.click(kit.TAKE, 1)
     values = {
-        blocks.QUESTION: "¿Puedo pintar de azul a mi gato virtual?",
-        blocks.ANSWER: "Sí: Perfil > Gato > Color > Azul.",
-        blocks.CATEGORY: "features",
+        kit.QUESTION: "¿Puedo pintar de azul a mi gato virtual?",
+        kit.ANSWER: "Sí: Perfil > Gato > Color > Azul.",
+        kit.CATEGORY: "features",
     }
-    assert desk.submit(blocks.SAVE_KB_VIEW, 1, values) == 200
+    assert desk.submit(kit.SAVE_KB_VIEW, 1, values) == 200
 
     def draft_buttons() -> list[tuple[dict[str, Any], dict[str, Any]]]:
         return [

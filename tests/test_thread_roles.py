@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.adapters.slack_threads import RENDERERS, thread_text
+from bot.adapters.slack.threads import RENDERERS, thread_text
 from handlers.common.i18n import translator
 from handlers.contract.roles import ThreadRole
 

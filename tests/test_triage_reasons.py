@@ -7,7 +7,7 @@ import tomllib
 
 import pytest
 
-from bot.adapters.slack_oncall import reason_text
+from bot.adapters.slack.oncall import reason_text
 from handlers.common.i18n import translator
 from handlers.triage.loading import DATA
 from handlers.triage.reasons import (

@@ -147,7 +147,7 @@ def test_healthz_checks_that_the_senders_run(puente: Puente) -> None:
         try:
             running = client.get("/healthz")
             assert running.status_code == 200 and running.json()["telegram_sender"] == "running"
-            sender = adapter._sender
+            sender = adapter.sender_task
             assert sender is not None
             service.loop.call_soon_threadsafe(sender.cancel)  # the sender dies
             wait_until(sender.done)
@@ -261,9 +261,9 @@ def test_healthz_checks_the_slack_sender_too(puente: Puente) -> None:
         try:
             status, body = _get(service.base + "/healthz")
             assert status == 200 and json.loads(body)["slack_sender"] == "running"
-            assert service.slack is not None and service.slack._sender is not None
-            service.loop.call_soon_threadsafe(service.slack._sender.cancel)
-            wait_until(service.slack._sender.done)
+            assert service.slack is not None and service.slack.sender_task is not None
+            service.loop.call_soon_threadsafe(service.slack.sender_task.cancel)
+            wait_until(service.slack.sender_task.done)
             status, body = _get(service.base + "/healthz")
             assert status == 503 and json.loads(body)["slack_sender"] == "stopped"
         finally:

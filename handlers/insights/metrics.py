@@ -1,6 +1,6 @@
 """Support metrics from the database: pure queries over a time window, returning dataclasses.
 
-Definitions (the README's "Insights" section says the same for support leads):
+Definitions (docs/insights.md says the same for support leads):
 
 - a *conversation* is a chat in which the creator wrote during the window, counted once, on the
   day it first wrote then;

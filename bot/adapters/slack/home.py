@@ -1,27 +1,29 @@
 """Block Kit for the agents' Home tab: a live dashboard and KB drafts to review. Pure dicts,
-like :mod:`bot.adapters.slack_blocks`; every label goes through gettext, creator text through
-:func:`~bot.adapters.slack_blocks.escape`."""
+like :mod:`bot.adapters.slack.blocks`; every label goes through gettext, creator text through
+:func:`~bot.adapters.slack.kit.escape`."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from bot.adapters.slack_blocks import (
+from bot.adapters.slack.kit import (
     ANSWER,
     CATEGORY,
     MAX_BUTTON,
+    MAX_HEADER,
     MAX_INPUT,
     MAX_KB_CATEGORY,
     MAX_SECTION_TEXT,
     MAX_TITLE,
+    MAX_VIEW_BLOCKS,
     PRIORITY_EMOJI,
     QUESTION,
-    _input,
-    _mrkdwn,
-    _plain,
-    _text_input,
     clip,
     escape,
+    input_block,
+    mrkdwn,
+    plain,
+    text_input,
 )
 from handlers.common.i18n import translator
 from handlers.insights.dashboard import Dashboard
@@ -41,32 +43,32 @@ def home_view(board: Dashboard, locale: str = "es") -> dict[str, Any]:
     t = translator(locale)
     updated = t.datetime(board.now, "UTC") + " UTC"
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": _plain(t.gettext("home_title"), 150)},
-        {"type": "context", "elements": [_mrkdwn(t.gettext("home_period", updated=updated))]},
+        {"type": "header", "text": plain(t.gettext("home_title"), MAX_HEADER)},
+        {"type": "context", "elements": [mrkdwn(t.gettext("home_period", updated=updated))]},
         {"type": "section", "fields": [
-            _mrkdwn(f"*{label}*\n{value}") for label, value in headline_lines(board.figures, t)[:10]
+            mrkdwn(f"*{label}*\n{value}") for label, value in headline_lines(board.figures, t)[:10]
         ]},
-        {"type": "section", "text": _mrkdwn(_open_line(board.open_cases, locale))},
+        {"type": "section", "text": mrkdwn(_open_line(board.open_cases, locale))},
         {"type": "divider"},
-        {"type": "section", "text": _mrkdwn(_gaps_text(board, locale), MAX_SECTION_TEXT)},
+        {"type": "section", "text": mrkdwn(_gaps_text(board, locale), MAX_SECTION_TEXT)},
         *_gap_buttons(board, locale),
         {"type": "divider"},
-        {"type": "header", "text": _plain(
-            t.gettext("home_drafts_title", count=t.number(board.drafts_total)), 150
+        {"type": "header", "text": plain(
+            t.gettext("home_drafts_title", count=t.number(board.drafts_total)), MAX_HEADER
         )},
     ]  # fmt: skip
     if not board.drafts:
-        blocks.append({"type": "context", "elements": [_mrkdwn(t.gettext("home_no_drafts"))]})
+        blocks.append({"type": "context", "elements": [mrkdwn(t.gettext("home_no_drafts"))]})
     for draft in board.drafts:
         blocks.extend(_draft_blocks(draft, locale))
-    return {"type": "home", "blocks": blocks[:100]}
+    return {"type": "home", "blocks": blocks[:MAX_VIEW_BLOCKS]}
 
 
 def not_an_agent_view(locale: str = "es") -> dict[str, Any]:
     t = translator(locale)
     return {
         "type": "home",
-        "blocks": [{"type": "section", "text": _mrkdwn(t.gettext("home_agents_only"))}],
+        "blocks": [{"type": "section", "text": mrkdwn(t.gettext("home_agents_only"))}],
     }
 
 
@@ -103,9 +105,9 @@ def _gap_buttons(board: Dashboard, locale: str) -> list[dict[str, Any]]:
     for n, gap in enumerate(board.gaps, start=1):
         buttons = [
             {"type": "button", "action_id": WRITE_GAP, "value": gap.key, "style": "primary",
-             "text": _plain(t.gettext("home_gap_write", n=n), MAX_BUTTON)},
+             "text": plain(t.gettext("home_gap_write", n=n), MAX_BUTTON)},
             {"type": "button", "action_id": DISMISS_GAP, "value": gap.key,
-             "text": _plain(t.gettext("home_gap_dismiss", n=n), MAX_BUTTON)},
+             "text": plain(t.gettext("home_gap_dismiss", n=n), MAX_BUTTON)},
         ]  # fmt: skip
         rows.append({"type": "actions", "block_id": f"gap_{gap.key}", "elements": buttons})
     return rows
@@ -114,24 +116,24 @@ def _gap_buttons(board: Dashboard, locale: str) -> list[dict[str, Any]]:
 def gap_article_modal(gap: GapCluster, locale: str = "es") -> dict[str, Any]:
     """Write the article a missing topic needs: its wordings pre-filled as questions."""
     t = translator(locale)
-    questions = _text_input(QUESTION, MAX_INPUT, multiline=True, initial=" | ".join(gap.examples))
-    answer = _text_input(ANSWER, MAX_INPUT, multiline=True)
-    category = _text_input(CATEGORY, MAX_KB_CATEGORY, t.gettext("slack_kb_category_placeholder"))
+    questions = text_input(QUESTION, MAX_INPUT, multiline=True, initial=" | ".join(gap.examples))
+    answer = text_input(ANSWER, MAX_INPUT, multiline=True)
+    category = text_input(CATEGORY, MAX_KB_CATEGORY, t.gettext("slack_kb_category_placeholder"))
     return {
         "type": "modal",
         "callback_id": GAP_VIEW,
         "private_metadata": gap.key,
-        "title": _plain(t.gettext("home_gap_modal_title"), MAX_TITLE),
-        "submit": _plain(t.gettext("home_approve"), MAX_TITLE),
-        "close": _plain(t.gettext("slack_cancel"), MAX_TITLE),
+        "title": plain(t.gettext("home_gap_modal_title"), MAX_TITLE),
+        "submit": plain(t.gettext("home_approve"), MAX_TITLE),
+        "close": plain(t.gettext("slack_cancel"), MAX_TITLE),
         "blocks": [
             {
                 "type": "context",
-                "elements": [_mrkdwn(t.gettext("home_gap_modal_hint", locale=gap.locale))],
+                "elements": [mrkdwn(t.gettext("home_gap_modal_hint", locale=gap.locale))],
             },
-            _input(QUESTION, t.gettext("slack_kb_question"), questions),
-            _input(ANSWER, t.gettext("slack_kb_answer"), answer),
-            _input(CATEGORY, t.gettext("slack_kb_category"), category, optional=True),
+            input_block(QUESTION, t.gettext("slack_kb_question"), questions),
+            input_block(ANSWER, t.gettext("slack_kb_answer"), answer),
+            input_block(CATEGORY, t.gettext("slack_kb_category"), category, optional=True),
         ],
     }
 
@@ -140,7 +142,7 @@ def draft_review_blocks(text: str, row_id: int, locale: str = "es") -> list[dict
     """The "draft saved" line in a case's thread, with approve / reject buttons under it."""
     t = translator(locale)
     return [
-        {"type": "section", "text": _mrkdwn(text, MAX_SECTION_TEXT)},
+        {"type": "section", "text": mrkdwn(text, MAX_SECTION_TEXT)},
         {"type": "actions", "block_id": f"draft_{row_id}", "elements": _review_buttons(row_id, t)},
     ]
 
@@ -148,9 +150,9 @@ def draft_review_blocks(text: str, row_id: int, locale: str = "es") -> list[dict
 def _review_buttons(row_id: int, t: Any) -> list[dict[str, Any]]:
     return [
         {"type": "button", "action_id": APPROVE_DRAFT, "style": "primary",
-         "text": _plain(t.gettext("home_approve"), MAX_BUTTON), "value": str(row_id)},
+         "text": plain(t.gettext("home_approve"), MAX_BUTTON), "value": str(row_id)},
         {"type": "button", "action_id": REJECT_DRAFT, "style": "danger",
-         "text": _plain(t.gettext("home_reject"), MAX_BUTTON), "value": str(row_id)},
+         "text": plain(t.gettext("home_reject"), MAX_BUTTON), "value": str(row_id)},
     ]  # fmt: skip
 
 
@@ -165,6 +167,6 @@ def _draft_blocks(draft: Any, locale: str) -> list[dict[str, Any]]:
     )
     buttons = _review_buttons(draft.row_id, t)
     return [
-        {"type": "section", "text": _mrkdwn(text, MAX_SECTION_TEXT)},
+        {"type": "section", "text": mrkdwn(text, MAX_SECTION_TEXT)},
         {"type": "actions", "block_id": f"draft_{draft.row_id}", "elements": buttons},
     ]

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bot.adapters import slack_blocks as blocks
-from bot.adapters import slack_oncall
+from bot.adapters.slack import blocks, oncall
+from bot.adapters.slack.kit import escape
 from handlers.common.i18n import N_, Translator
 from handlers.contract.roles import ThreadRole
 from handlers.triage.reasons import render_stored
@@ -17,6 +17,7 @@ ROLE_NAMES = {
     "bot": N_("slack_role_bot"),
     "agent": N_("slack_role_agent"),
 }
+MAX_QUOTED = 500
 Payload = dict[str, Any]
 
 
@@ -39,14 +40,14 @@ def _creator(payload: Payload, t: Translator) -> str:
 
 
 def _undeliverable(payload: Payload, t: Translator) -> str:
-    text = blocks.escape(str(payload.get("text", "")))[:500]
+    text = escape(str(payload.get("text", "")))[:MAX_QUOTED]
     return t.gettext("slack_undeliverable", text=text)
 
 
 def _reclassified(payload: Payload, t: Translator) -> str:
     return t.gettext(
         "slack_reclassified",
-        agent=blocks.escape(str(payload.get("agent", ""))),
+        agent=escape(str(payload.get("agent", ""))),
         priority=str(payload.get("priority", "")),
         category=str(payload.get("category", "")),
     )
@@ -56,15 +57,15 @@ def _triage(payload: Payload, t: Translator) -> str:
     return t.gettext(
         "slack_triage_raised",
         priority=str(payload.get("priority", "")),
-        reason=blocks.escape(render_stored(str(payload.get("reason", "")), t))[:500],
+        reason=escape(render_stored(str(payload.get("reason", "")), t))[:MAX_QUOTED],
     )
 
 
 def _kb_sent(payload: Payload, t: Translator) -> str:
     return t.gettext(
         "slack_kb_sent",
-        agent=blocks.escape(str(payload.get("agent", ""))),
-        article=blocks.escape(str(payload.get("article", ""))),
+        agent=escape(str(payload.get("agent", ""))),
+        article=escape(str(payload.get("article", ""))),
     )
 
 
@@ -85,11 +86,11 @@ RENDERERS: dict[ThreadRole, Callable[[Payload, Translator], str]] = {
     ThreadRole.RECLASSIFIED: _reclassified,
     ThreadRole.KB_SENT: _kb_sent,
     ThreadRole.KB_DRAFT: _kb_draft,
-    ThreadRole.PAGE: slack_oncall.page_text,
-    ThreadRole.SLA_REMINDER: slack_oncall.reminder_text,
-    ThreadRole.SLA_BREACH: slack_oncall.breach_text,
-    ThreadRole.CREATOR_NUDGED: slack_oncall.nudged_text,
-    ThreadRole.AUTO_CLOSED: slack_oncall.auto_closed_text,
+    ThreadRole.PAGE: oncall.page_text,
+    ThreadRole.SLA_REMINDER: oncall.reminder_text,
+    ThreadRole.SLA_BREACH: oncall.breach_text,
+    ThreadRole.CREATOR_NUDGED: oncall.nudged_text,
+    ThreadRole.AUTO_CLOSED: oncall.auto_closed_text,
 }
 
 

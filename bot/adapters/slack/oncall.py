@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.adapters.slack_blocks import escape
+from bot.adapters.slack.kit import escape
 from handlers.common.i18n import N_, Translator
 from handlers.contract.rich import Mention, RichReply, Value
 from handlers.triage.reasons import render_stored

@@ -1,0 +1,24 @@
+"""The Telegram adapter as a package: configuration and token checks, updates in (stored before
+they are acknowledged), keyboards and command menus, deliveries out."""
+
+from bot.adapters.telegram.adapter import TelegramAdapter
+from bot.adapters.telegram.config import (
+    PLATFORM,
+    MalformedToken,
+    TelegramConfig,
+    check_token,
+    webhook_secret,
+)
+from bot.adapters.telegram.inbound import to_incoming
+from bot.adapters.telegram.keyboards import keyboard
+
+__all__ = [
+    "PLATFORM",
+    "MalformedToken",
+    "TelegramAdapter",
+    "TelegramConfig",
+    "check_token",
+    "keyboard",
+    "to_incoming",
+    "webhook_secret",
+]
