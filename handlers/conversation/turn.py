@@ -35,6 +35,7 @@ from handlers.storage.models import (
 from handlers.triage.reasons import ASKED_FOR_PERSON, Reason
 
 Received = tuple[Creator, Conversation, Message]
+RECEIVE_TRIES = 3  # creator, conversation, message: each insert may meet a racing twin
 SMALL_TALK = {
     Intent.GREETING: N_("greeting"),
     Intent.THANKS: N_("thanks"),
@@ -125,14 +126,16 @@ class TurnTaker:
         for a platform's retry.
 
         Two workers meeting the same new creator (or the same retry) at once: the loser's insert
-        fails on a unique constraint, and its second try finds what the winner stored.
+        fails on a unique constraint, and a later try finds what the winner stored. A second
+        conflict is possible (the first creator insert lost, then the conversation's or the
+        message's), hence one try per row that can collide.
         """
-        for attempt in range(2):
+        for attempt in range(RECEIVE_TRIES):
             try:
                 return self._store_inbound(session, message, after_conflict=bool(attempt))
             except IntegrityError:
                 session.rollback()
-                if attempt:
+                if attempt == RECEIVE_TRIES - 1:
                     raise
         return None
 
