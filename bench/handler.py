@@ -246,11 +246,10 @@ def run(puente: Puente, messages: Sequence[IncomingMessage]) -> RunResult:
 
 
 def build(database: Path, *, semantic: bool) -> Puente:
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        database_url=f"sqlite:///{database}",
-        kb_path=SHIPPED_KB,
-        semantic=semantic,
+    settings = Settings.load(
+        env_file=None,
+        operations={"database_url": f"sqlite:///{database}"},
+        matching={"kb_path": SHIPPED_KB, "semantic": semantic},
     )
     return build_puente(settings)
 

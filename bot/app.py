@@ -9,15 +9,15 @@ import numpy as np
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.config import Settings, items, pairs
+from bot.config import Settings
 from handlers.api import Puente
 from handlers.cases.casework import Routing
 from handlers.conversation.policy import ConversationPolicy
 from handlers.kb.matching.matcher import MatchPolicy
 from handlers.kb.matching.semantic import SentenceEncoder, load_encoder
 from handlers.kb.source import KbSource
-from handlers.oncall.schedule import Rotation, parse_handoff
-from handlers.oncall.sla import OncallPolicy, parse_sla
+from handlers.oncall.schedule import Rotation
+from handlers.oncall.sla import OncallPolicy
 from handlers.services import Services
 from handlers.storage import store
 from handlers.storage.db import make_engine
@@ -27,14 +27,14 @@ from handlers.triage.classifier import shipped as shipped_triager
 
 def match_policy(settings: Settings) -> MatchPolicy:
     return MatchPolicy(
-        answer_threshold=settings.answer_threshold,
-        clarify_threshold=settings.clarify_threshold,
-        max_new_embeddings=settings.max_new_embeddings,
+        answer_threshold=settings.matching.answer_threshold,
+        clarify_threshold=settings.matching.clarify_threshold,
+        max_new_embeddings=settings.matching.max_new_embeddings,
     )
 
 
 def encoder(settings: Settings) -> SentenceEncoder | None:
-    return load_encoder(settings.cache_dir) if settings.semantic else None
+    return load_encoder(settings.matching.cache_dir) if settings.matching.semantic else None
 
 
 def kb_questions(kb: KbSource) -> Callable[[], Benign | None]:
@@ -62,7 +62,7 @@ def triager(
 ) -> Triager | None:
     """The shipped triager plus what agents taught it (their corrections, from the database),
     calmed by the live KB's questions."""
-    if not settings.triage:
+    if not settings.matching.triage:
         return None
     reader = shipped_triager(sentence_encoder)
     reader.benign = kb_questions(kb) if kb is not None else None
@@ -73,16 +73,16 @@ def triager(
 
 
 def oncall_policy(settings: Settings) -> OncallPolicy:
-    weekday, hour = parse_handoff(settings.oncall_handoff)
-    rotation = Rotation(items(settings.oncall_rotation), weekday, hour, settings.oncall_tz)
+    weekday, hour = settings.oncall.handoff
+    rotation = Rotation(settings.oncall.rotation, weekday, hour, settings.oncall.tz)
     return OncallPolicy(
         rotation=rotation,
-        sla=parse_sla(settings.sla),
-        page_repeat=timedelta(minutes=settings.page_repeat_minutes),
-        page_repeats=settings.page_repeats,
-        nudge_after=timedelta(minutes=settings.nudge_after_minutes),
-        close_after=timedelta(hours=settings.auto_close_after_hours),
-        worker_late=timedelta(seconds=settings.worker_late),
+        sla=settings.oncall.sla,
+        page_repeat=timedelta(minutes=settings.oncall.page_repeat_minutes),
+        page_repeats=settings.oncall.page_repeats,
+        nudge_after=timedelta(minutes=settings.oncall.nudge_after_minutes),
+        close_after=timedelta(hours=settings.oncall.auto_close_after_hours),
+        worker_late=timedelta(seconds=settings.oncall.worker_late),
     )
 
 
@@ -92,27 +92,27 @@ def build_puente(settings: Settings) -> Puente:
 
 def build_services(settings: Settings) -> Services:
     """The one bundle every collaborator of the core takes its services from."""
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.operations.database_url)
     sentence_encoder = encoder(settings)
     kb = KbSource(
-        path=settings.kb_path,
+        path=settings.matching.kb_path,
         engine=engine,
         policy=match_policy(settings),
         encoder=sentence_encoder,
-        check_every=settings.kb_reload_seconds,
+        check_every=settings.matching.kb_reload_seconds,
     )
     routing = Routing(
-        default_queue=settings.slack_escalation_channel,
-        by_category=pairs(settings.routes),
-        vip_by_category=pairs(settings.vip_routes),
-        teams=pairs(settings.teams),
+        default_queue=settings.cases.escalation_channel,
+        by_category=settings.cases.routes,
+        vip_by_category=settings.cases.vip_routes,
+        teams=settings.cases.teams,
     )
     oncall = oncall_policy(settings)
     return Services(
         engine=engine,
         kb=kb,
         policy=ConversationPolicy(
-            max_misses=settings.max_misses, response_minutes=oncall.sla.response_minutes()
+            max_misses=settings.cases.max_misses, response_minutes=oncall.sla.response_minutes()
         ),
         routing=routing,
         triager=triager(settings, sentence_encoder, engine, kb),

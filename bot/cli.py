@@ -11,18 +11,24 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from sqlmodel import Session
+from sqlalchemy.exc import DBAPIError
 
 from bot.app import build_puente, encoder, match_policy
 from bot.cli_insights import add_commands as add_insights_commands
+from bot.cli_kb import add_commands as add_kb_commands
+from bot.cli_tickets import tickets as tickets_command
 from bot.config import Settings
 from bot.logs import configure as configure_logging
-from handlers.common.i18n import N_, SUPPORTED_LOCALES, negotiate, translator
-from handlers.common.utc import as_utc
+from bot.safe_errors import (
+    configured_secrets,
+    database_problem,
+    quiet_broken_pipe,
+    url_problem,
+)
+from handlers.common.i18n import N_, SUPPORTED_LOCALES, negotiate
 from handlers.kb.articles import KnowledgeBase
-from handlers.kb.files import KbFormatError, read_kb_file, write_kb_file
+from handlers.kb.files import KbFormatError, read_kb_file
 from handlers.kb.matching.matcher import Matcher
-from handlers.storage import store
 from handlers.storage.db import SchemaOutOfDate, make_engine, migrate
 
 CASE_STATUS_LABELS = {
@@ -41,10 +47,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings()
     except ValidationError as exc:
-        fields = ", ".join(str(e["loc"][0]) for e in exc.errors() if e.get("loc"))
-        print(f"error: invalid configuration in the environment: {fields}", file=sys.stderr)
+        problems = "; ".join(_problem(e["loc"][0], e["msg"]) for e in exc.errors() if e["loc"])
+        print(f"error: invalid configuration in the environment: {problems}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(
+        settings.operations.log_level, settings.operations.log_format, configured_secrets(settings)
+    )
+    problem = url_problem(settings.operations.database_url)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     try:
         return int(args.func(args, settings) or 0)
     except KbFormatError as exc:
@@ -53,6 +65,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SchemaOutOfDate as exc:
         print(f"error: {exc}; run `puente migrate` first", file=sys.stderr)
         return 2
+    except DBAPIError as exc:
+        print(f"error: {database_problem(exc, settings.operations.database_url)}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # `puente tickets | head -3`: the reader has all it wanted
+        quiet_broken_pipe()
+        return 0
     except KeyboardInterrupt:
         return 130
 
@@ -87,8 +105,10 @@ def _parser() -> argparse.ArgumentParser:
     tickets = commands.add_parser("tickets", help="list escalations")
     tickets.add_argument("--open", action="store_true", help="only cases not yet closed")
     tickets.add_argument("--locale", choices=SUPPORTED_LOCALES, default=None)
-    tickets.add_argument("--json", action="store_true", help="one JSON object per line")
-    tickets.set_defaults(func=_tickets)
+    tickets.add_argument(
+        "--json", action="store_true", help="JSON Lines: one JSON object per case and line"
+    )
+    tickets.set_defaults(func=tickets_command)
 
     triage = commands.add_parser(
         "triage", help='JSON lines {"text", "locale"} on stdin → priority, category, reasons'
@@ -103,17 +123,7 @@ def _parser() -> argparse.ArgumentParser:
 
     kb = commands.add_parser("kb", help="knowledge base: import, export, match")
     kb_commands = kb.add_subparsers(required=True, metavar="ACTION")
-    kb_import = kb_commands.add_parser("import", help="import a CSV or XLSX file into the database")
-    kb_import.add_argument("file", type=Path)
-    kb_import.set_defaults(func=_kb_import)
-    kb_export = kb_commands.add_parser("export", help="export the live KB to CSV or XLSX")
-    kb_export.add_argument("file", type=Path)
-    kb_export.set_defaults(func=_kb_export)
-    kb_embed = kb_commands.add_parser(
-        "embed", help="embed every KB question into the cache (once; restarts reuse it)"
-    )
-    kb_embed.add_argument("--kb", type=Path, default=None, help="KB file (default: the live KB)")
-    kb_embed.set_defaults(func=_kb_embed)
+    add_kb_commands(kb_commands)
     kb_match = kb_commands.add_parser(
         "match", help='match JSON lines {"text", "locale"} from stdin; no database needed'
     )
@@ -126,7 +136,7 @@ def _parser() -> argparse.ArgumentParser:
 def _chat(args: argparse.Namespace, settings: Settings) -> int:
     from bot.adapters.console import ConsoleChat
 
-    locale = args.locale or negotiate(settings.default_locale)
+    locale = args.locale or negotiate(settings.matching.default_locale)
     return ConsoleChat(build_puente(settings), locale=locale, user=args.user).run()
 
 
@@ -147,7 +157,7 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
 
         print(f"wrote {new_revision(args.new)}")
         return 0
-    engine = make_engine(settings.database_url, check_schema=False)
+    engine = make_engine(settings.operations.database_url, check_schema=False)
     try:
         print(f"database at revision {migrate(engine)}")
     finally:
@@ -161,46 +171,6 @@ def _worker(_: argparse.Namespace, settings: Settings) -> int:
     return run_worker(settings)
 
 
-def _tickets(args: argparse.Namespace, settings: Settings) -> int:
-    t = translator(args.locale or settings.default_locale)
-    statuses = store.OPEN_STATUSES if args.open else None
-    with Session(make_engine(settings.database_url)) as session:
-        cases = store.list_escalations(session, statuses=statuses)
-    if args.json:
-        for case, creator in cases:
-            print(json.dumps({**case.model_dump(mode="json"), "creator": creator.display_name}))
-        return 0
-    if not cases:
-        print(t.gettext("tickets_none"))
-        return 0
-    print(t.gettext("tickets_header"))
-    for case, creator in cases:
-        print(
-            f"#{case.id:<5} {t.gettext(CASE_STATUS_LABELS[case.status]):<11} {case.priority:<3} "
-            f"{case.category:<14} {t.datetime(as_utc(case.created_at)):<24} "
-            f"{creator.display_name or creator.platform_user_id} ({creator.platform}) "
-            f"— {case.assignee or '-'}"
-        )
-    return 0
-
-
-def _kb_import(args: argparse.Namespace, settings: Settings) -> int:
-    rows = read_kb_file(args.file)
-    with Session(make_engine(settings.database_url)) as session:
-        count = store.upsert_articles(session, rows=rows)
-        session.commit()
-    articles = len({row.id for row in rows})
-    print(f"imported {count} rows ({articles} articles) from {args.file}")
-    return 0
-
-
-def _kb_export(args: argparse.Namespace, settings: Settings) -> int:
-    kb = build_puente(settings).kb.kb
-    count = write_kb_file(args.file, kb.rows())
-    print(f"exported {count} rows ({len(kb)} articles) to {args.file}")
-    return 0
-
-
 def _triage(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import kb_questions
     from handlers.kb.source import KbSource
@@ -209,7 +179,9 @@ def _triage(args: argparse.Namespace, settings: Settings) -> int:
     reader_encoder = encoder(settings)
     reader = shipped(reader_encoder)
     if reader_encoder is not None:  # as in the service: the KB's questions are benign neighbours
-        kb = KbSource(path=settings.kb_path, policy=match_policy(settings), encoder=reader_encoder)
+        kb = KbSource(
+            path=settings.matching.kb_path, policy=match_policy(settings), encoder=reader_encoder
+        )
         reader.benign = kb_questions(kb)
     classify = reader.classify
     fallback = {"priority": "P4", "category": "none", "reasons": []}
@@ -221,26 +193,8 @@ def _triage(args: argparse.Namespace, settings: Settings) -> int:
     )
 
 
-def _kb_embed(args: argparse.Namespace, settings: Settings) -> int:
-    import time
-
-    from handlers.kb.source import KbSource
-
-    if args.kb is not None:
-        source = KbSource(path=args.kb, policy=match_policy(settings), encoder=encoder(settings))
-    else:
-        source = build_puente(settings).kb
-    if source.encoder is None:
-        print("error: the sentence encoder is off (PUENTE_SEMANTIC=false)", file=sys.stderr)
-        return 2
-    started = time.perf_counter()
-    new = source.embed_all()
-    print(f"embedded {new} new questions in {time.perf_counter() - started:.1f} s")
-    return 0
-
-
 def _kb_match(args: argparse.Namespace, settings: Settings) -> int:
-    path = args.kb or settings.kb_path
+    path = args.kb or settings.matching.kb_path
     kb = KnowledgeBase.from_rows(read_kb_file(path))
     matcher = Matcher(kb, match_policy(settings), encoder(settings))
     fallback = {"action": "escalate", "article_id": None, "score": 0.0, "suggestions": []}
@@ -269,3 +223,9 @@ def _json_lines(
             continue
         print(json.dumps(answer(query), ensure_ascii=False), flush=True)
     return 0
+
+
+def _problem(variable: object, message: str) -> str:
+    """One configuration error, naming its environment variable once."""
+    message = message.removeprefix("Value error, ")
+    return message if message.startswith(f"{variable}:") else f"{variable}: {message}"

@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from bot.app import encoder, match_policy
 from bot.config import Settings
+from bot.progress import progress
 from handlers.common.i18n import SUPPORTED_LOCALES, Translator, translator
 from handlers.common.utc import as_utc, utcnow
 from handlers.insights import metrics, report
@@ -24,7 +25,6 @@ from handlers.kb import gaps
 from handlers.kb import review as kb_review
 from handlers.kb.review import ReviewError
 from handlers.kb.source import KbSource
-from handlers.oncall.sla import parse_sla
 from handlers.storage.db import make_engine
 
 _SPAN = re.compile(r"^\s*(\d+)\s*([hdw])\s*$", re.IGNORECASE)
@@ -37,6 +37,13 @@ def span(text: str) -> timedelta:
     if not found or int(found.group(1)) == 0:
         raise argparse.ArgumentTypeError(f"expected a span like 7d, 24h or 2w, not {text!r}")
     return timedelta(**{_UNITS[found.group(2).lower()]: int(found.group(1))})
+
+
+def xlsx_path(text: str) -> Path:
+    """The report is a workbook: any other extension is refused, not silently ignored."""
+    if Path(text).suffix.lower() != ".xlsx":
+        raise argparse.ArgumentTypeError(f"the report is an .xlsx workbook, not {text!r}")
+    return Path(text)
 
 
 def moment(text: str) -> datetime:
@@ -52,7 +59,7 @@ def add_commands(
 ) -> None:  # type: ignore[type-arg]
     report_cmd = commands.add_parser("report", help="write the insights workbook (.xlsx)")
     _window_arguments(report_cmd)
-    report_cmd.add_argument("--out", type=Path, default=Path("report.xlsx"))
+    report_cmd.add_argument("--out", type=xlsx_path, default=Path("report.xlsx"))
     report_cmd.add_argument("--locale", choices=SUPPORTED_LOCALES, default=None)
     report_cmd.set_defaults(func=_report)
 
@@ -80,8 +87,8 @@ def _window_arguments(parser: argparse.ArgumentParser, default_since: str = "7d"
 def _live_kb(settings: Settings) -> KbSource:
     """The database and the live KB, without the rest of the service (no triage to load)."""
     return KbSource(
-        path=settings.kb_path,
-        engine=make_engine(settings.database_url),
+        path=settings.matching.kb_path,
+        engine=make_engine(settings.operations.database_url),
         policy=match_policy(settings),
         encoder=encoder(settings),
     )
@@ -93,8 +100,17 @@ def _window(args: argparse.Namespace) -> tuple[datetime, datetime]:
 
 
 def _report(args: argparse.Namespace, settings: Settings) -> int:
-    t = translator(args.locale or settings.default_locale)
+    t = translator(args.locale or settings.matching.default_locale)
     kb = _live_kb(settings)
+    with progress("building the report", None):
+        _build_report(args, settings, kb, t)
+    print(t.gettext("report_written", path=str(args.out)))
+    return 0
+
+
+def _build_report(
+    args: argparse.Namespace, settings: Settings, kb: KbSource, t: Translator
+) -> None:
     since, until = _window(args)
     matcher = kb.matcher()
     assert kb.engine is not None
@@ -104,20 +120,18 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
             since,
             until,
             matcher=matcher,
-            repeat_days=settings.repeat_days,
-            targets=parse_sla(settings.sla),
+            repeat_days=settings.cases.repeat_days,
+            targets=settings.oncall.sla,
         )
         missing = gaps.kb_gaps(session, since, until, matcher)
     report.build_report(found, missing, args.out, t.locale)
-    print(t.gettext("report_written", path=str(args.out)))
-    return 0
 
 
 # -- kb review -------------------------------------------------------------------------------
 
 
 def _review(args: argparse.Namespace, settings: Settings) -> int:
-    t = translator(args.locale or settings.default_locale)
+    t = translator(args.locale or settings.matching.default_locale)
     kb = _live_kb(settings)
     since, until = _window(args)
     assert kb.engine is not None

@@ -15,6 +15,7 @@ from starlette.requests import Request
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
 SLACK_TYPES = frozenset({JSON, FORM})  # Events API; interactivity and slash commands
+MAX_BODY = 1_048_576  # PUENTE_MAX_BODY_BYTES's default
 
 
 class Rejection(Exception):

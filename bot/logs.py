@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
@@ -32,10 +33,31 @@ _PHONE = re.compile(
     r"|\(?\d{1,4}\)?(?=[ -]|\)\d)(?:[ ().-]{0,2}\d){4,14})(?![\w:/])"
 )
 _MIN_GROUPED_DIGITS = 9
+# Libraries whose DEBUG lines carry whole requests and responses (the webhook secret in
+# setWebhook's parameters, creator text in chat.postMessage bodies, SQL parameters): they log
+# at INFO at most, whatever PUENTE_LOG_LEVEL says. Patterns can't recognise free text.
+PAYLOAD_LOGGERS = (
+    "telegram",
+    "slack_sdk",
+    "slack_bolt",
+    "httpx",
+    "httpcore",
+    "hpack",
+    "urllib3",
+    "aiohttp",
+    "websockets",
+    "sqlalchemy",
+    "asyncio",
+)
+_MIN_SECRET_CHARS = 8
+_secrets: tuple[str, ...] = ()
 
 
 def redact(text: str) -> str:
-    """The text without tokens, emails, card numbers, one-time codes, passwords or phones."""
+    """The text without the configured secrets, tokens, emails, card numbers, one-time codes,
+    passwords or phones."""
+    for secret in _secrets:
+        text = text.replace(secret, "<secret>")
     for pattern, replacement in _TOKENS:
         text = pattern.sub(replacement, text)
     return _PHONE.sub(_phone, mask(text))
@@ -96,8 +118,16 @@ def formatter(log_format: str) -> logging.Formatter:
     return RedactingJsonFormatter() if log_format == "json" else RedactingTextFormatter(FORMAT)
 
 
-def configure(level: str, log_format: str = "text") -> None:
+def configure(level: str, log_format: str = "text", secrets: Iterable[str | None] = ()) -> None:
+    """Log to stderr; ``secrets`` (tokens, signing secrets, passwords) never appear in a line."""
+    global _secrets
+    _secrets = tuple(sorted({s for s in secrets if s and len(s) >= _MIN_SECRET_CHARS}, key=len))[
+        ::-1
+    ]
     handler = logging.StreamHandler()
     handler.setFormatter(formatter(log_format))
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
-    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
+    root = logging.getLogger().level
+    for name in PAYLOAD_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.INFO, root))
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, root))

@@ -6,76 +6,88 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
 
 import uvicorn
 
+from bot.adapters.base import ChatAdapter, FileFetchers
 from bot.app import build_puente
-from bot.config import Settings, items, pairs
+from bot.config import Settings
 from bot.web import build_web_app
 from handlers.api import Puente
 
 log = logging.getLogger("puente.serve")
 
 
-def telegram_adapter(puente: Puente, settings: Settings, files: dict[str, Any]) -> Any:
-    if not settings.telegram_bot_token:
+def telegram_adapter(puente: Puente, settings: Settings, files: FileFetchers) -> ChatAdapter | None:
+    if not settings.telegram.token:
         log.warning("telegram: not started (set TELEGRAM_BOT_TOKEN to start it)")
         return None
     from bot.adapters.telegram import TelegramAdapter, TelegramConfig, check_token
 
     config = TelegramConfig(
-        token=check_token(settings.telegram_bot_token),
-        base_url=settings.telegram_base_url,
-        base_file_url=settings.telegram_base_file_url,
-        webhook_url=settings.telegram_webhook_url,
-        webhook_secret=settings.telegram_webhook_secret,
-        max_per_second=settings.telegram_max_per_second,
-        claim_seconds=settings.claim_seconds,
+        token=check_token(settings.telegram.token),
+        base_url=settings.telegram.base_url,
+        base_file_url=settings.telegram.base_file_url,
+        webhook_url=settings.telegram.webhook_url,
+        webhook_secret=settings.telegram.webhook_secret,
+        max_per_second=settings.telegram.max_per_second,
+        claim_seconds=settings.operations.claim_seconds,
+        max_body=settings.operations.max_body_bytes,
     )
     return TelegramAdapter(puente, config, files=files)
 
 
-def slack_adapter(puente: Puente, settings: Settings, wake: Any, files: Any) -> Any:
-    if not settings.slack_bot_token:
+def slack_adapter(
+    puente: Puente, settings: Settings, wake: Callable[[], None], files: FileFetchers
+) -> ChatAdapter | None:
+    if not settings.slack.bot_token:
         log.warning("slack: not started (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET)")
         return None
-    if not settings.slack_signing_secret and not settings.slack_app_token:
+    if not settings.slack.signing_secret and not settings.slack.app_token:
         raise ValueError("SLACK_SIGNING_SECRET is required in HTTP mode (or set SLACK_APP_TOKEN)")
     from bot.adapters.slack import SlackAdapter, SlackConfig
 
     config = SlackConfig(
-        bot_token=settings.slack_bot_token,
-        signing_secret=settings.slack_signing_secret or "",
-        app_token=settings.slack_app_token,
-        api_url=settings.slack_api_url,
-        agents=items(settings.slack_agents),
-        root_causes=items(settings.root_causes),
-        teams=pairs(settings.teams),
-        repeat_days=settings.repeat_days,
-        locale=settings.slack_locale,
-        claim_seconds=settings.claim_seconds,
+        bot_token=settings.slack.bot_token,
+        signing_secret=settings.slack.signing_secret or "",
+        app_token=settings.slack.app_token,
+        api_url=settings.slack.api_url,
+        agents=settings.slack.agents,
+        root_causes=settings.cases.root_causes,
+        teams=settings.cases.teams,
+        repeat_days=settings.cases.repeat_days,
+        locale=settings.slack.locale,
+        claim_seconds=settings.operations.claim_seconds,
+        max_body=settings.operations.max_body_bytes,
     )
     return SlackAdapter(puente, config, wake=wake, files=files)
 
 
-async def serve(settings: Settings) -> int:
-    puente = build_puente(settings)
-    files: dict[str, Any] = {}
-    telegram = telegram_adapter(puente, settings, files)
-    adapters: list[Any] = [telegram] if telegram else []
+def build_adapters(puente: Puente, settings: Settings) -> list[ChatAdapter]:
+    """Every configured platform's adapter; each can relay files from the others and wake them
+    all (an agent's action on one platform stores replies for another)."""
+    files: FileFetchers = {}
+    adapters: list[ChatAdapter] = []
 
     def wake_all() -> None:
         for adapter in adapters:
             adapter.wake()
 
-    slack = slack_adapter(puente, settings, wake_all, files)
-    if telegram is not None:
-        files["telegram"] = telegram.download
-    if slack is not None:
-        files["slack"] = slack.download
-        adapters.append(slack)
+    built = (
+        telegram_adapter(puente, settings, files),
+        slack_adapter(puente, settings, wake_all, files),
+    )
+    for adapter in built:
+        if adapter is not None:
+            adapters.append(adapter)
+            files[adapter.platform.value] = adapter.download
+    return adapters
+
+
+async def serve(settings: Settings) -> int:
+    puente = build_puente(settings)
+    adapters = build_adapters(puente, settings)
     embedded = puente.kb.embed_all()  # a new or large KB: embed it all before serving
     if embedded:
         log.warning("kb: embedded %d new questions", embedded)
@@ -89,18 +101,16 @@ async def serve(settings: Settings) -> int:
 
     app = build_web_app(
         puente,
-        telegram=telegram,
-        slack=slack,
+        adapters,
         on_shutdown=stop_adapters,
-        max_body=settings.max_body_bytes,
-        health_timeout=settings.health_timeout,
+        health_timeout=settings.operations.health_timeout,
     )
     server = _Server(
         uvicorn.Config(
             app,
-            host=settings.host,
-            port=settings.port,
-            log_level=settings.log_level.lower(),
+            host=settings.operations.host,
+            port=settings.operations.port,
+            log_level=settings.operations.log_level.lower(),
             log_config=None,  # uvicorn's loggers go through bot/logs.py (format, redaction)
             lifespan="on",
             access_log=False,
@@ -110,7 +120,7 @@ async def serve(settings: Settings) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, server.request_exit)
     starting = [asyncio.create_task(adapter.start()) for adapter in adapters]
-    log.warning("web: listening on %s:%d", settings.host, settings.port)
+    log.warning("web: listening on %s:%d", settings.operations.host, settings.operations.port)
     try:
         await server.serve()
     finally:

@@ -1,11 +1,11 @@
-"""The ASGI app served by ``puente serve``: health, metrics, and the chat platforms' webhooks."""
+"""The ASGI app served by ``puente serve``: health, metrics, and the chat platforms' webhooks
+(each adapter brings its own routes)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -13,54 +13,41 @@ from sqlmodel import Session
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
 
-from bot.http_input import JSON, SLACK_TYPES, Rejection, read_body, slack_body_problem
+from bot.adapters.base import ChatAdapter
 from bot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from bot.metrics import Metrics
 from handlers.api import Puente
 from handlers.insights import telemetry
+from handlers.storage.migrations import VERSION_TABLE
 
-if TYPE_CHECKING:
-    from bot.adapters.slack import SlackAdapter
-    from bot.adapters.telegram import TelegramAdapter
-
-MAX_BODY = 1_048_576
 HEALTH_TIMEOUT = 2.0
-TELEGRAM_PATH = "/telegram/webhook"
-SLACK_PATH = "/slack/events"
-
-
-class _Sender(Protocol):
-    @property
-    def sender_alive(self) -> bool: ...
 
 
 def build_web_app(
     puente: Puente,
+    adapters: Sequence[ChatAdapter] = (),
     *,
-    telegram: TelegramAdapter | None = None,
-    slack: SlackAdapter | None = None,
     on_shutdown: Callable[[], Awaitable[None]] | None = None,
-    max_body: int = MAX_BODY,
     health_timeout: float = HEALTH_TIMEOUT,
 ) -> Starlette:
+    """/healthz, /metrics, and every adapter's webhook routes."""
     metrics = Metrics(puente.engine, lambda: puente.clock())
 
-    def rejected(route: str, status: int, reason: str) -> PlainTextResponse:
+    def rejected(route: str, status: int) -> None:
         metrics.rejected.labels(route, str(status)).inc()
-        return PlainTextResponse(reason, status_code=status)
 
     async def healthz(_: Request) -> JSONResponse:
-        """200 when the database answers ``SELECT 1`` in time and every configured sender runs;
-        503 otherwise. The body names each check, and says whether the timers are fired on time
-        (``worker``), which is the worker's health, not this process's: it never makes a 503."""
+        """200 when the database answers and accepts a write in time and every adapter's sender
+        runs; 503 otherwise. The body names each check, and says whether the timers are fired on
+        time (``worker``), which is the worker's health, not this process's: it never makes a
+        503."""
         checks = {"database": await _database(puente, health_timeout)}
-        senders: dict[str, _Sender | None] = {"telegram": telegram, "slack": slack}
-        for name, adapter in senders.items():
-            if adapter is not None:
-                checks[f"{name}_sender"] = "running" if adapter.sender_alive else "stopped"
+        for adapter in adapters:
+            alive = adapter.sender_alive
+            checks[f"{adapter.platform.value}_sender"] = "running" if alive else "stopped"
         healthy = all(value in {"ok", "running"} for value in checks.values())
         body: dict[str, object] = {"status": "ok" if healthy else "error", **checks}
         if healthy:
@@ -72,37 +59,6 @@ def build_web_app(
         content = await run_in_threadpool(metrics.render)
         return Response(content, media_type=METRICS_CONTENT_TYPE)
 
-    async def telegram_webhook(request: Request) -> PlainTextResponse:
-        if telegram is None:
-            return rejected(TELEGRAM_PATH, 404, "telegram is not configured")
-        try:
-            body = await read_body(request, max_body, frozenset({JSON}))
-        except Rejection as problem:
-            return rejected(TELEGRAM_PATH, problem.status, problem.reason)
-        secret = request.headers.get("x-telegram-bot-api-secret-token")
-        status, reason = await telegram.receive_webhook(secret, body)
-        if status >= 400:
-            return rejected(TELEGRAM_PATH, status, reason)
-        return PlainTextResponse(reason, status_code=status)
-
-    async def slack_events(request: Request) -> Response:
-        """Bolt verifies the signature and routes; its dispatch is synchronous (it waits for
-        listeners to ack), so it runs in a worker thread, never on the event loop."""
-        if slack is None:
-            return rejected(SLACK_PATH, 404, "slack is not configured")
-        try:
-            body = await read_body(request, max_body, SLACK_TYPES)
-            slack_body_problem(body, request.headers.get("content-type", ""))
-        except Rejection as problem:
-            return rejected(SLACK_PATH, problem.status, problem.reason)
-        headers = dict(request.headers.items())
-        status, reply_headers, reply = await run_in_threadpool(
-            slack.handle_http, body, request.url.query, headers
-        )
-        if status >= 400:
-            metrics.rejected.labels(SLACK_PATH, str(status)).inc()
-        return Response(content=reply, status_code=status, headers=reply_headers)
-
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         """uvicorn runs this on SIGTERM/SIGINT before it exits: adapters stop cleanly."""
@@ -110,15 +66,13 @@ def build_web_app(
         if on_shutdown is not None:
             await on_shutdown()
 
-    return Starlette(
-        lifespan=lifespan,
-        routes=[
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/metrics", metrics_page, methods=["GET"]),
-            Route(TELEGRAM_PATH, telegram_webhook, methods=["POST"]),
-            Route(SLACK_PATH, slack_events, methods=["POST"]),
-        ],
-    )
+    routes: list[BaseRoute] = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics_page, methods=["GET"]),
+    ]
+    for adapter in adapters:
+        routes.extend(adapter.routes(rejected))
+    return Starlette(lifespan=lifespan, routes=routes)
 
 
 def _worker_state(puente: Puente) -> str:
@@ -129,17 +83,30 @@ def _worker_state(puente: Puente) -> str:
     return "ok" if late is None else "late"
 
 
-async def _database(puente: Puente, timeout: float) -> str:
-    """``SELECT 1`` in a worker thread, so a hung database can't stall the event loop."""
+# Takes the write lock without changing a row, so a database that can be read but not
+# written (a read-only or immutable SQLite file, a PostgreSQL replica) is caught: every webhook
+# would get 503 from it.
+_WRITE_PROBE = text(f"UPDATE {VERSION_TABLE} SET version_num = version_num WHERE 1 = 0")
 
-    def ping() -> None:
+
+async def _database(puente: Puente, timeout: float) -> str:
+    """``SELECT 1`` then a write that changes nothing (rolled back), in a worker thread so a
+    hung database can't stall the event loop."""
+
+    def ping() -> str:
         with puente.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
+            try:
+                connection.execute(_WRITE_PROBE)
+            except SQLAlchemyError:
+                return "read_only"
+            finally:
+                connection.rollback()
+        return "ok"
 
     try:
-        await asyncio.wait_for(asyncio.to_thread(ping), timeout)
+        return await asyncio.wait_for(asyncio.to_thread(ping), timeout)
     except TimeoutError:
         return "timeout"
     except (SQLAlchemyError, OSError):
         return "unreachable"
-    return "ok"

@@ -26,7 +26,7 @@ log = logging.getLogger("puente.worker")
 
 def build_timekeeper(settings: Settings) -> Timekeeper:
     """What ticking needs: the database and the on-call policy (no KB, no encoder)."""
-    return Timekeeper(make_engine(settings.database_url), oncall_policy(settings))
+    return Timekeeper(make_engine(settings.operations.database_url), oncall_policy(settings))
 
 
 def run(
@@ -60,4 +60,4 @@ def main(settings: Settings) -> int:
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, on_signal)
-    return run(build_timekeeper(settings), every=settings.worker_seconds, stop=stop)
+    return run(build_timekeeper(settings), every=settings.operations.worker_seconds, stop=stop)

@@ -76,7 +76,8 @@ class Service:
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-        app = build_web_app(self.puente, telegram=self.telegram, slack=self.slack)
+        adapters = [a for a in (self.telegram, self.slack) if a is not None]
+        app = build_web_app(self.puente, adapters)
         self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
         asyncio.run_coroutine_threadsafe(self.server.serve(sockets=[sock]), self.loop)
         self.base = f"http://127.0.0.1:{port}"

@@ -52,7 +52,9 @@ def test_chat_in_spanish_then_tickets(tmp_path: Path) -> None:
     tickets = puente(tmp_path, "tickets")
     assert tickets.returncode == 0, tickets.stderr
     assert (
-        "#1" in tickets.stdout and "abierto" in tickets.stdout and "human_request" in tickets.stdout
+        "#1" in tickets.stdout
+        and "abierto" in tickets.stdout
+        and "pide una persona" in tickets.stdout
     )
     as_json = puente(tmp_path, "tickets", "--json", "--open")
     assert json.loads(as_json.stdout.splitlines()[0])["status"] == "open"

@@ -22,8 +22,10 @@ from sqlalchemy import inspect
 from sqlmodel import Session, col, func, select
 
 from bot.adapters.slack import CREATOR_CHOICE, case_id, kit
+from bot.adapters.slack import EVENTS_PATH as SLACK_PATH
+from bot.adapters.telegram import WEBHOOK_PATH as TELEGRAM_PATH
 from bot.adapters.telegram import webhook_secret
-from bot.web import MAX_BODY, SLACK_PATH, TELEGRAM_PATH
+from bot.http_input import MAX_BODY
 from handlers.api import Puente
 from handlers.common.text import clean, fold, storable
 from handlers.kb.matching.normalize import normalizer

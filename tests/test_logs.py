@@ -119,7 +119,7 @@ def test_ordinary_numbers_stay_readable(kept: str) -> None:
 
 def test_the_log_format_is_a_checked_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PUENTE_LOG_FORMAT", "json")
-    assert Settings().log_format == "json"
+    assert Settings().operations.log_format == "json"
     monkeypatch.setenv("PUENTE_LOG_FORMAT", "xml")
     with pytest.raises(ValueError):
         Settings()

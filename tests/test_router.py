@@ -11,6 +11,7 @@ from handlers.api import (
     Puente,
 )
 from handlers.contract.messages import Attachment
+from handlers.conversation.context import HUMAN_PAYLOAD
 from handlers.delivery.inbox import Inbox
 from handlers.kb.matching.matcher import MatchPolicy
 from handlers.storage.models import (
@@ -367,8 +368,10 @@ def test_status_says_by_when_in_the_creators_time_zone(puente: Puente, clock: Fa
     mexican = Creator(puente, locale="es-MX")
     escalate(mexican)
     status = mexican.says("/estado").replies[0].text
-    # opened 15:00 UTC = 09:00 in Mexico City; a P3 answer is due eight hours later
-    assert "9:00:00" in status and "17:00:00" in status
+    # opened 15:00 UTC = 09:00 in Mexico City; a P3 answer is due eight hours later: to the
+    # minute, with the zone named
+    assert "9:00, hora de México" in status and "17:00, hora de México" in status
+    assert ":00:00" not in status
     clock.advance(hours=9)
     assert "más de lo previsto" in mexican.says("/estado").replies[0].text
 
@@ -393,3 +396,11 @@ def test_laughter_is_small_talk_not_a_miss(creator: Creator, puente: Puente) -> 
     for _ in range(3):
         assert creator.says("jajaja 😂").replies[0].text.startswith("😄")
     assert state(puente) is ConversationState.BOT
+
+
+def test_a_typed_number_picks_from_the_stored_offer(creator: Creator) -> None:
+    offer = creator.says("qwzx plorf").replies[-1]
+    assert [s.payload for s in offer.suggestions] == [HUMAN_PAYLOAD]
+    picked = creator.says("1")
+    assert picked.replies and "#" in picked.replies[0].text  # the human button: a case
+    assert creator.says("1").replies[0].text != picked.replies[0].text  # the offer is used up

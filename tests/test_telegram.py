@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
+from bot.adapters.telegram import WEBHOOK_PATH as TELEGRAM_PATH
 from bot.adapters.telegram import (
     MalformedToken,
     TelegramAdapter,
     check_token,
     webhook_secret,
 )
-from bot.web import TELEGRAM_PATH
 from handlers.api import AgentAction, AgentActionKind, Puente
 from handlers.contract.messages import OutgoingMessage
 from handlers.delivery.inbox import Inbox

@@ -140,7 +140,7 @@ def test_healthz_checks_that_the_senders_run(puente: Puente) -> None:
         service = Service(puente, telegram=config)
         adapter = service.telegram
         assert adapter is not None
-        client = TestClient(build_web_app(puente, telegram=adapter))
+        client = TestClient(build_web_app(puente, [adapter]))
         before = client.get("/healthz")
         assert before.status_code == 503 and before.json()["telegram_sender"] == "stopped"
         service.start()
@@ -241,7 +241,7 @@ def test_rejected_webhook_requests_are_counted(puente: Puente) -> None:
         config = telegram_config(fake)
         service = Service(puente, telegram=config)
         try:
-            client = TestClient(build_web_app(puente, telegram=service.telegram))
+            client = TestClient(build_web_app(puente, [service.telegram]))
             post = client.post("/telegram/webhook", content=b"{}", headers={"X-A": "1"})
             assert post.status_code == 415
             unsigned = client.post("/telegram/webhook", json={"update_id": 1}, headers={"X-A": "1"})

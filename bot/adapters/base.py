@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Protocol, runtime_checkable
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from starlette.routing import BaseRoute
 
-from handlers.contract.messages import Platform
+from handlers.contract.messages import IncomingMessage, Platform
+from handlers.storage.db import retrying
+
+if TYPE_CHECKING:
+    from handlers.api import HandlerResult, Puente
 
 RejectionCounter = Callable[[str, int], None]
 """Called with (route path, HTTP status) for every webhook request an adapter turns away."""
+
+FileFetchers = dict[str, Callable[[str], Awaitable[bytes | None]]]
+"""Platform name → its adapter's ``download``: how a file shared on one platform is relayed to
+another (filled by ``puente serve`` as adapters are built)."""
 
 
 @runtime_checkable
@@ -38,3 +46,12 @@ class ChatAdapter(Protocol):
 
     @property
     def sender_alive(self) -> bool: ...
+
+
+def hand_over(puente: Puente, incoming: IncomingMessage, inbox_row: int | None) -> HandlerResult:
+    """How every adapter gives the core a creator's message: with the inbox row of the raw
+    event it stored, which the core marks processed in the same transaction as the message and
+    its replies (so "answered" and "finished" can't disagree after a crash); run again if the
+    database restarted mid-way, as that transaction rolled back. Blocking: call it off the
+    event loop."""
+    return retrying(lambda: puente.handle_message(incoming, inbox_row=inbox_row))

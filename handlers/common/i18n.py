@@ -11,6 +11,7 @@ from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
 from babel.core import get_global
+from babel.dates import format_date, format_time, get_timezone, get_timezone_location
 from babel.dates import format_datetime as _format_datetime
 from babel.dates import format_timedelta as _format_timedelta
 from babel.numbers import format_decimal
@@ -84,6 +85,17 @@ class Translator:
 
     def datetime(self, value: datetime, tz: tzinfo | str | None = None) -> str:
         return _format_datetime(value, format="medium", tzinfo=tz, locale=self.locale)
+
+    def minute(self, value: datetime, tz: tzinfo | str | None = None) -> str:
+        """Date and time to the minute, with the zone it is in ("4 dic 2026, 16:35, hora de
+        México (Ciudad de México)"): a deadline read by someone who may live elsewhere."""
+        zone = get_timezone(tz) if tz else get_timezone("UTC")
+        moment = value.astimezone(zone)
+        date = format_date(moment, "medium", locale=self.locale)
+        clock = format_time(moment, "short", tzinfo=zone, locale=self.locale)
+        utc = str(zone) in {"UTC", "Etc/UTC"}
+        name = "UTC" if utc else get_timezone_location(zone, locale=self.locale)
+        return f"{date}, {clock}, {name}"
 
     def timedelta(self, seconds: float) -> str:
         return _format_timedelta(seconds, locale=self.locale, threshold=1.0)

@@ -29,16 +29,14 @@ class Commands:
         if case is None:
             return turn.say(turn.t.gettext("status_none"))
         zone = turn.creator.timezone
-        opened = turn.t.datetime(as_utc(case.created_at), zone)
+        opened = turn.t.minute(as_utc(case.created_at), zone)
         if case.status == EscalationStatus.ASSIGNED:
             return turn.say(turn.t.gettext("status_assigned", case=case.id, opened=opened))
         due = as_utc(case.due_at or self.policy.due(case.priority, as_utc(case.created_at)))
         if due <= self.clock():
             return turn.say(turn.t.gettext("status_late", case=case.id, opened=opened))
         turn.say(
-            turn.t.gettext(
-                "status_open", case=case.id, opened=opened, due=turn.t.datetime(due, zone)
-            )
+            turn.t.gettext("status_open", case=case.id, opened=opened, due=turn.t.minute(due, zone))
         )
 
     @staticmethod

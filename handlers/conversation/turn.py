@@ -17,6 +17,7 @@ from handlers.common.utc import as_utc
 from handlers.contract.actions import SURVEY_PAYLOAD
 from handlers.contract.messages import IncomingMessage
 from handlers.contract.results import HandlerResult
+from handlers.conversation import offers
 from handlers.conversation.commands import LANGUAGE_BUTTONS, Commands
 from handlers.conversation.context import Turn
 from handlers.conversation.intents import Intent, detect
@@ -102,6 +103,7 @@ class TurnTaker:
     ) -> tuple[Turn, list[Message]]:
         """The turn's replies and effects, with the replies added to the session's outbox."""
         creator, conversation, inbound = received
+        text = offers.picked(session, inbound, text) or text
         t = translator(creator.locale)
         turn = Turn(session, creator, conversation, t, text, message, inbound)
         if self._flooding(turn):

@@ -48,13 +48,17 @@ def make_engine(url: str = DEFAULT_DATABASE_URL, *, check_schema: bool = True) -
     changes them; here a database behind the newest migration raises :class:`SchemaOutOfDate`.
     """
     url = normalise_url(url)
+    # hide_parameters: a failed statement's message (logged, or shown) never carries the
+    # creator's text, name or platform id.
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         if check_schema:
             migrations.ensure_schema(engine)
         return engine
-    engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    engine = create_engine(
+        url, pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True
+    )
     if check_schema and migrations.current(engine) != migrations.head():
         engine.dispose()
         raise SchemaOutOfDate(f"the database is not at migration {migrations.head()}")

@@ -222,6 +222,25 @@ def upsert_articles(session: Session, *, rows: Iterable[KbRow]) -> int:
     return count
 
 
+def delete_articles(session: Session, *, article_ids: Iterable[str]) -> int:
+    """Remove the published articles (every locale) with these ids; how many rows went."""
+    ids = list(article_ids)
+    articles = session.exec(
+        select(KbArticle).where(
+            col(KbArticle.article_id).in_(ids), col(KbArticle.published).is_(True)
+        )
+    ).all()
+    for article in articles:
+        session.delete(article)
+    session.flush()
+    return len(articles)
+
+
+def published_article_ids(session: Session) -> set[str]:
+    query = select(KbArticle.article_id).where(col(KbArticle.published).is_(True))
+    return set(session.exec(query).all())
+
+
 def published_articles(session: Session) -> list[KbRow]:
     articles = session.exec(
         select(KbArticle).where(col(KbArticle.published).is_(True)).order_by(col(KbArticle.id))

@@ -7,5 +7,14 @@ from bot.adapters.slack.config import PLATFORM, SlackConfig
 from bot.adapters.slack.inbound import attachment
 from bot.adapters.slack.interactions import case_id
 from bot.adapters.slack.kit import CREATOR_CHOICE
+from bot.adapters.slack.webhook import EVENTS_PATH
 
-__all__ = ["CREATOR_CHOICE", "PLATFORM", "SlackAdapter", "SlackConfig", "attachment", "case_id"]
+__all__ = [
+    "CREATOR_CHOICE",
+    "EVENTS_PATH",
+    "PLATFORM",
+    "SlackAdapter",
+    "SlackConfig",
+    "attachment",
+    "case_id",
+]

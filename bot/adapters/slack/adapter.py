@@ -9,21 +9,25 @@ import asyncio
 import contextlib
 import logging
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
 from slack_bolt import App, BoltRequest
 from slack_sdk import WebClient
+from starlette.routing import BaseRoute
 
+from bot.adapters.base import FileFetchers, RejectionCounter
 from bot.adapters.slack.config import SlackConfig
 from bot.adapters.slack.home_tab import HomeTab
 from bot.adapters.slack.inbound import Inbound
 from bot.adapters.slack.interactions import Interactions
-from bot.adapters.slack.sender import FileFetchers, SlackSender
+from bot.adapters.slack.sender import SlackSender
+from bot.adapters.slack.webhook import events_routes
 from bot.adapters.slack.workspace import Workspace
 from handlers.api import Puente
 from handlers.common.i18n import translator
+from handlers.contract.messages import Platform
 from handlers.delivery.outbox import AgentOutbox, Outbox
 
 log = logging.getLogger("bot.adapters.slack")
@@ -34,6 +38,10 @@ DOWNLOAD_SECONDS = 60
 
 
 class SlackAdapter:
+    """The :class:`~bot.adapters.base.ChatAdapter` for Slack (HTTP or Socket Mode)."""
+
+    platform = Platform.SLACK
+
     def __init__(
         self,
         puente: Puente,
@@ -80,6 +88,9 @@ class SlackAdapter:
         self.app.event("app_mention")(lambda ack: None)
         self.home.register(self.app)
         self.interactions.register(self.app)
+
+    def routes(self, rejected: RejectionCounter) -> Sequence[BaseRoute]:
+        return events_routes(self.handle_http, self.config.max_body, rejected)
 
     # -- lifecycle ---------------------------------------------------------------------
 

@@ -49,6 +49,12 @@ from handlers.triage.classifier import PRIORITIES
 from handlers.triage.reasons import render_stored
 
 MAX_EXCERPT = 280
+# Room given to one piece of creator or agent text inside a card (well under Slack's limits).
+MAX_PRIORITY = 20
+MAX_LABEL_TEXT = 100  # a category, a topic, an attachment kind
+MAX_NAME = 200  # a creator, an agent, an article's title
+MAX_LINK_TEXT = 500  # a team or a link shown as text
+MAX_SUGGESTIONS = 3
 _ACTIONS_BY_STATUS = {
     "open": (TAKE, RETURN, RESOLVE, TRANSFER, SAVE_KB),
     "assigned": (RETURN, RESOLVE, TRANSFER, SAVE_KB),
@@ -98,10 +104,10 @@ def case_card(case: CaseView, locale: str = "es") -> tuple[str, list[dict[str, A
     fallback = t.gettext(
         "slack_card_fallback",
         emoji=emoji,
-        priority=clip(escape(case.priority), 20),
+        priority=clip(escape(case.priority), MAX_PRIORITY),
         case=case.escalation_id,
-        category=clip(escape(case.category), 100),
-        creator=clip(escape(case.creator_name), 200),
+        category=clip(escape(case.category), MAX_LABEL_TEXT),
+        creator=clip(escape(case.creator_name), MAX_NAME),
     )
     title = t.gettext(
         "slack_card_title",
@@ -238,7 +244,7 @@ def _notes(case: CaseView, t: Translator) -> list[dict[str, str]]:
     notes = []
     if case.transferred_to:
         team = case.transferred_to.strip()
-        team = f"<#{team}>" if _CHANNEL_ID.fullmatch(team) else clip(escape(team), 500)
+        team = f"<#{team}>" if _CHANNEL_ID.fullmatch(team) else clip(escape(team), MAX_LINK_TEXT)
         notes.append(mrkdwn(t.gettext("slack_transferred", team=team)))
     if case.linked_from:
         notes.append(mrkdwn(t.gettext("slack_linked", link=_link(case.linked_from, t))))
@@ -253,7 +259,7 @@ def _repeat_note(case: CaseView, t: Translator) -> list[dict[str, str]]:
         "slack_repeat_contact",
         count=t.number(count),
         days=t.number(days),
-        topic=clip(escape(topic), 100),
+        topic=clip(escape(topic), MAX_LABEL_TEXT),
     )
     return [mrkdwn(text)]
 
@@ -266,8 +272,8 @@ def _assist_blocks(case: CaseView, t: Translator) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = [
         {"type": "context", "elements": [mrkdwn(t.gettext("slack_suggested_title"))]}
     ]
-    for n, (article_id, title, answer) in enumerate(case.suggestions[:3]):
-        text = f"*{clip(escape(title), 200)}*\n{clip(escape(answer), MAX_EXCERPT)}"
+    for n, (article_id, title, answer) in enumerate(case.suggestions[:MAX_SUGGESTIONS]):
+        text = f"*{clip(escape(title), MAX_NAME)}*\n{clip(escape(answer), MAX_EXCERPT)}"
         button = {
             "type": "button",
             "action_id": f"{SEND_ARTICLE}_{n}",
@@ -285,13 +291,13 @@ def _link(target: str, t: Translator) -> str:
     if _SAFE_URL.fullmatch(target) and len(target) <= 1000:
         label = t.gettext("slack_linked_label")
         return f"<{target.replace('&', '&amp;')}|{label}>"
-    return clip(escape(target), 500)
+    return clip(escape(target), MAX_LINK_TEXT)
 
 
 def _agent(assignee: str) -> str:
     """A mention for a Slack user id (ours, so safe to format); anything else as text."""
     assignee = assignee.strip()
-    return f"<@{assignee}>" if _AGENT_ID.fullmatch(assignee) else clip(escape(assignee), 200)
+    return f"<@{assignee}>" if _AGENT_ID.fullmatch(assignee) else clip(escape(assignee), MAX_NAME)
 
 
 def _language(hint: str, t: Translator) -> str:
@@ -311,7 +317,7 @@ def _slack_date(moment: datetime, t: Translator) -> str:
 
 def _attachment_label(kind: str, t: Translator) -> str:
     key = _ATTACHMENT_LABELS.get(kind)
-    return t.gettext(key) if key else clip(escape(kind), 100)
+    return t.gettext(key) if key else clip(escape(kind), MAX_LABEL_TEXT)
 
 
 def _button(action: str, escalation_id: int, t: Translator) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bot.http_input import MAX_BODY
 from handlers.contract.messages import Platform
 
 PLATFORM = Platform.SLACK.value
@@ -21,3 +22,4 @@ class SlackConfig:
     locale: str = "es"
     repeat_days: int = 10
     claim_seconds: float = 60.0  # outbox lease (handlers.delivery.outbox.claim)
+    max_body: int = MAX_BODY  # webhook requests over this are refused (413)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.adapters.slack.blocks import MAX_NAME
 from bot.adapters.slack.kit import (
     ANSWER,
     CATEGORY,
@@ -13,6 +14,7 @@ from bot.adapters.slack.kit import (
     MAX_HEADER,
     MAX_INPUT,
     MAX_KB_CATEGORY,
+    MAX_SECTION_FIELDS,
     MAX_SECTION_TEXT,
     MAX_TITLE,
     MAX_VIEW_BLOCKS,
@@ -42,11 +44,12 @@ def home_view(board: Dashboard, locale: str = "es") -> dict[str, Any]:
     """The Home tab for an agent."""
     t = translator(locale)
     updated = t.datetime(board.now, "UTC") + " UTC"
+    headline = headline_lines(board.figures, t)[:MAX_SECTION_FIELDS]
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": plain(t.gettext("home_title"), MAX_HEADER)},
         {"type": "context", "elements": [mrkdwn(t.gettext("home_period", updated=updated))]},
         {"type": "section", "fields": [
-            mrkdwn(f"*{label}*\n{value}") for label, value in headline_lines(board.figures, t)[:10]
+            mrkdwn(f"*{label}*\n{value}") for label, value in headline
         ]},
         {"type": "section", "text": mrkdwn(_open_line(board.open_cases, locale))},
         {"type": "divider"},
@@ -90,7 +93,7 @@ def _gaps_text(board: Dashboard, locale: str) -> str:
             t.gettext(
                 "home_gap_line",
                 n=len(lines),
-                label=clip(escape(gap.label), 200),
+                label=clip(escape(gap.label), MAX_NAME),
                 locale=gap.locale,
                 count=t.number(gap.count),
             )

@@ -13,8 +13,10 @@ from typing import Any
 
 from slack_bolt import BoltRequest, BoltResponse
 
+from bot.adapters.base import hand_over
 from bot.adapters.slack.config import PLATFORM
 from bot.adapters.slack.workspace import Workspace
+from bot.outage import REFUSALS
 from handlers.api import Puente
 from handlers.common.i18n import N_
 from handlers.contract.actions import ActionRejected, AgentAction, AgentActionKind
@@ -64,8 +66,8 @@ class Inbound:
             return BoltResponse(status=400, body="event without event_id")
         try:
             row = self.inbox.accept(platform=PLATFORM, key=event_id, payload=json.dumps(body))
-        except Exception:
-            log.exception("slack: could not store event %s; Slack will retry", event_id)
+        except Exception as exc:
+            REFUSALS.refused("slack", exc)
             return BoltResponse(status=503, body="storage unavailable")
         if row is None:
             return BoltResponse(status=200, body="")
@@ -85,17 +87,20 @@ class Inbound:
         self.handle_event(body.get("event") or {}, context.get(INBOX_ROW))
 
     def handle_event(self, event: dict[str, Any], row: int | None) -> None:
+        """One stored message event; its row is marked processed by the core with a creator's
+        message, here otherwise (an agent's reply, an ignored event, a failure)."""
         error = None
+        finished = False
         try:
-            self._route(event)
+            finished = self._route(event, row)
         except Exception as exc:
             error = type(exc).__name__
             log.exception("slack: handling a message event failed")
         finally:
-            if row is not None:
+            if row is not None and not finished:
                 self.inbox.finish(row, error=error)
 
-    def from_creator(self, event: dict[str, Any]) -> None:
+    def from_creator(self, event: dict[str, Any], row: int | None = None) -> None:
         name, locale = self.workspace.profile(event["user"])
         incoming = IncomingMessage(
             platform=Platform.SLACK,
@@ -107,22 +112,25 @@ class Inbound:
             locale_hint=locale,
             attachments=_attachments(event),
         )
-        self.puente.handle_message(incoming)
+        hand_over(self.puente, incoming, row)
         self.wake()
 
-    def _route(self, event: dict[str, Any]) -> None:
+    def _route(self, event: dict[str, Any], row: int | None) -> bool:
+        """Hand the event to the core; True when the core marked its row processed."""
         if event.get("bot_id") or event.get("subtype") in IGNORED_SUBTYPES:
-            return
+            return False
         user, channel = event.get("user"), event.get("channel")
         if not user or not channel:
-            return
+            return False
         if event.get("channel_type") == "im":
-            if not self.workspace.is_agent(user):
-                self.from_creator(event)
-            return
+            if self.workspace.is_agent(user):
+                return False
+            self.from_creator(event, row)
+            return row is not None
         thread_ts, ts = event.get("thread_ts"), event.get("ts")
         if thread_ts and thread_ts != ts:
             self._thread_reply(event, channel, thread_ts)
+        return False
 
     def _thread_reply(self, event: dict[str, Any], channel: str, thread_ts: str) -> None:
         case = self.agent_outbox.case_of(queue=channel, thread_ts=thread_ts)

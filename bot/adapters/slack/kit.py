@@ -37,6 +37,7 @@ CATEGORY = "category"
 
 # Slack's limits (https://docs.slack.dev/reference/block-kit), with a margin where text grows.
 MAX_SECTION_TEXT = 3000
+MAX_SECTION_FIELDS = 10
 MAX_SUMMARY = 2500
 MAX_FIELD = 2000
 MAX_CONTEXT = 2000

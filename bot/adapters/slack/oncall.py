@@ -11,6 +11,7 @@ from handlers.common.i18n import N_, Translator
 from handlers.contract.rich import Mention, RichReply, Value
 from handlers.triage.reasons import render_stored
 
+MAX_REASON = 300
 REASONS = {
     "p1": N_("page_reason_p1"),
     "breach_first_response": N_("page_reason_breach_first_response"),
@@ -31,8 +32,8 @@ def reason_text(reason: str, t: Translator) -> str:
         return t.gettext(REASONS[why], user=f"<@{escape(detail)}>")
     key = REASONS.get(why)
     if key is None:
-        return escape(reason)[:300]
-    return t.gettext(key, detail=escape(render_stored(detail, t))[:300])
+        return escape(reason)[:MAX_REASON]
+    return t.gettext(key, detail=escape(render_stored(detail, t))[:MAX_REASON])
 
 
 def _mention(payload: dict[str, Any], t: Translator) -> str:

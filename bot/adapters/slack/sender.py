@@ -7,12 +7,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.adapters.base import FileFetchers
 from bot.adapters.slack import blocks, home, oncall
 from bot.adapters.slack.config import PLATFORM, SlackConfig
 from bot.adapters.slack.threads import thread_text
@@ -43,7 +43,6 @@ PERMANENT_ERRORS = {
     "user_disabled",
     "cannot_dm_bot",
 }
-FileFetchers = dict[str, Callable[[str], Awaitable[bytes | None]]]
 
 
 class NoQueue(Exception):

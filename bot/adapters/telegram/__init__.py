@@ -11,9 +11,11 @@ from bot.adapters.telegram.config import (
 )
 from bot.adapters.telegram.inbound import to_incoming
 from bot.adapters.telegram.keyboards import keyboard
+from bot.adapters.telegram.webhook import WEBHOOK_PATH
 
 __all__ = [
     "PLATFORM",
+    "WEBHOOK_PATH",
     "MalformedToken",
     "TelegramAdapter",
     "TelegramConfig",

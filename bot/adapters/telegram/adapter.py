@@ -18,12 +18,13 @@ import json
 import logging
 import os
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
 os.environ.setdefault("PTB_TIMEDELTA", "1")  # retry_after as a timedelta, without warnings
 
+from starlette.routing import BaseRoute
 from telegram import Bot, Message, Update
 from telegram.error import BadRequest, InvalidToken, NetworkError, RetryAfter
 from telegram.ext import (
@@ -37,16 +38,18 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
+from bot.adapters.base import FileFetchers, RejectionCounter, hand_over
 from bot.adapters.telegram.config import PLATFORM, TelegramConfig, webhook_secret
 from bot.adapters.telegram.inbound import chat_of, pressed, to_incoming
 from bot.adapters.telegram.keyboards import COMMANDS, DEFAULT_LOCALE, command_menu
 from bot.adapters.telegram.pool import DatabasePool
-from bot.adapters.telegram.sender import FileFetchers, TelegramSender, seconds
+from bot.adapters.telegram.sender import TelegramSender, seconds
+from bot.adapters.telegram.webhook import webhook_routes
+from bot.outage import REFUSALS
 from handlers.api import Puente
-from handlers.contract.messages import IncomingMessage
+from handlers.contract.messages import IncomingMessage, Platform
 from handlers.delivery.inbox import Inbox
 from handlers.delivery.outbox import Outbox
-from handlers.storage.db import retrying
 
 log = logging.getLogger("bot.adapters.telegram")
 # _poll asks for raw updates on purpose (see its docstring); the library suggests get_updates.
@@ -61,6 +64,10 @@ RECOVER_SECONDS = 10.0
 
 
 class TelegramAdapter:
+    """The :class:`~bot.adapters.base.ChatAdapter` for Telegram (webhook or long polling)."""
+
+    platform = Platform.TELEGRAM
+
     def __init__(
         self,
         puente: Puente,
@@ -104,6 +111,9 @@ class TelegramAdapter:
     @property
     def bot(self) -> Bot:
         return self.app.bot
+
+    def routes(self, rejected: RejectionCounter) -> Sequence[BaseRoute]:
+        return webhook_routes(self.receive_webhook, self.config.max_body, rejected)
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -181,8 +191,8 @@ class TelegramAdapter:
             return 400, "not a Telegram update"
         try:
             row = await self._store(update_id, payload)
-        except Exception:
-            log.exception("telegram: could not store update %s; Telegram will retry", update_id)
+        except Exception as exc:
+            REFUSALS.refused("telegram", exc)
             return 503, "storage unavailable"
         if row is not None:
             self._spawn(self._process(row, payload))
@@ -230,8 +240,8 @@ class TelegramAdapter:
             update_id = int(payload["update_id"])
             try:
                 row = await self._store(update_id, payload)
-            except Exception:  # the database is away: not confirmed, so fetched again
-                log.exception("telegram: could not store update %s; retrying", update_id)
+            except Exception as exc:  # the database is away: not confirmed, so fetched again
+                REFUSALS.refused("telegram", exc)
                 await asyncio.sleep(1)
                 break
             offset = update_id + 1
@@ -302,14 +312,11 @@ class TelegramAdapter:
             await self._hand_over(update, incoming)
 
     async def _hand_over(self, update: Update, incoming: IncomingMessage) -> None:
-        """The handler stores the message, its replies and the update's "processed" mark in one
+        """The core stores the message, its replies and the update's "processed" mark in one
         transaction."""
         row = self._inbox_rows.get(update.update_id)
         try:
-            # a database restart mid-message: the transaction rolled back, so run it again
-            result = await self._database.run(
-                retrying, lambda: self.puente.handle_message(incoming, inbox_row=row)
-            )
+            result = await self._database.run(hand_over, self.puente, incoming, row)
         except Exception as exc:
             self._failures[update.update_id] = type(exc).__name__
             raise

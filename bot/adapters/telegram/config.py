@@ -7,6 +7,7 @@ import hmac
 import re
 from dataclasses import dataclass
 
+from bot.http_input import MAX_BODY
 from handlers.contract.messages import Platform
 
 PLATFORM = Platform.TELEGRAM.value
@@ -43,3 +44,4 @@ class TelegramConfig:
     webhook_secret: str | None = None
     max_per_second: float = 30.0
     claim_seconds: float = 60.0  # outbox lease (handlers.delivery.outbox.claim)
+    max_body: int = MAX_BODY  # webhook requests over this are refused (413)

@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -16,6 +16,7 @@ from aiolimiter import AsyncLimiter
 from telegram import Bot, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
+from bot.adapters.base import FileFetchers
 from bot.adapters.telegram.config import PLATFORM
 from bot.adapters.telegram.keyboards import keyboard
 from bot.adapters.telegram.pool import DatabasePool
@@ -31,7 +32,6 @@ PRIVATE_SPACING = 1.0
 GROUP_SPACING = 3.0
 IDLE_CHECK_SECONDS = 1.0
 DEFAULT_FILE_NAME = "archivo"
-FileFetchers = dict[str, Callable[[str], Awaitable[bytes | None]]]
 Record = Callable[[], object]
 
 
