@@ -27,16 +27,16 @@ from bench.onecore import (
 )
 from bot.app import build_puente
 from bot.config import Settings
-from handlers.contract.messages import IncomingMessage, Platform
-from handlers.kb.matching import matcher as matcher_module
-from handlers.kb.source import SHIPPED_KB
-from handlers.router import (
+from handlers.api import (
     AgentAction,
     AgentActionKind,
     EscalationOpened,
     HandlerResult,
     Puente,
 )
+from handlers.contract.messages import IncomingMessage, Platform
+from handlers.kb.matching import matcher as matcher_module
+from handlers.kb.source import SHIPPED_KB
 
 SEED = 20240611
 SPANISH_SHARE = 0.8  # most creators of the community write in Spanish

@@ -28,7 +28,7 @@ from handlers.storage.models import Conversation, Direction, Escalation, Message
 from tests.fakes.telegram_api import Call
 
 MAX_TEXT = 4096
-FLOOD_MESSAGES = 10  # handlers.router.Policy defaults: over 10 in 10 s is stored, not answered
+FLOOD_MESSAGES = 10  # the conversation policy defaults: over 10 in 10 s is stored, not answered
 FLOOD_WINDOW = timedelta(seconds=10)
 
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from sqlmodel import Session, SQLModel, select
 
+from handlers.api import Puente
 from handlers.kb.source import KbSource
-from handlers.router import Puente
 from handlers.storage.db import make_engine
 from handlers.storage.models import AgentPost, Conversation, Creator, Escalation
 

@@ -30,7 +30,6 @@ from handlers.kb.files import read_kb_file
 from handlers.kb.matching.semantic import SentenceEncoder
 from handlers.kb.source import SHIPPED_KB
 from handlers.triage.classifier import (
-    DATA,
     PRIORITIES,
     Benign,
     Triage,
@@ -40,6 +39,7 @@ from handlers.triage.classifier import (
     load_rules,
     shipped,
 )
+from handlers.triage.loading import DATA
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = REPO_ROOT / "../shared/bench/triage_dev.jsonl"

@@ -10,13 +10,15 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.config import Settings
+from handlers.api import Puente
 from handlers.cases.casework import Routing
+from handlers.conversation.policy import ConversationPolicy
 from handlers.kb.matching.matcher import MatchPolicy
 from handlers.kb.matching.semantic import SentenceEncoder, load_encoder
 from handlers.kb.source import KbSource
 from handlers.oncall.schedule import Rotation
 from handlers.oncall.sla import OncallPolicy
-from handlers.router import ConversationPolicy, Puente
+from handlers.services import Services
 from handlers.storage import store
 from handlers.storage.db import make_engine
 from handlers.triage.classifier import Benign, Triager
@@ -85,6 +87,11 @@ def oncall_policy(settings: Settings) -> OncallPolicy:
 
 
 def build_puente(settings: Settings) -> Puente:
+    return Puente(build_services(settings))
+
+
+def build_services(settings: Settings) -> Services:
+    """The one bundle every collaborator of the core takes its services from."""
     engine = make_engine(settings.operations.database_url)
     sentence_encoder = encoder(settings)
     kb = KbSource(
@@ -101,7 +108,7 @@ def build_puente(settings: Settings) -> Puente:
         teams=settings.cases.teams,
     )
     oncall = oncall_policy(settings)
-    return Puente(
+    return Services(
         engine=engine,
         kb=kb,
         policy=ConversationPolicy(

@@ -25,11 +25,18 @@ from bot.safe_errors import (
     quiet_broken_pipe,
     url_problem,
 )
-from handlers.common.i18n import SUPPORTED_LOCALES, negotiate
+from handlers.common.i18n import N_, SUPPORTED_LOCALES, negotiate
 from handlers.kb.articles import KnowledgeBase
 from handlers.kb.files import KbFormatError, read_kb_file
 from handlers.kb.matching.matcher import Matcher
 from handlers.storage.db import SchemaOutOfDate, make_engine, migrate
+
+CASE_STATUS_LABELS = {
+    "open": N_("case_status_open"),
+    "assigned": N_("case_status_assigned"),
+    "returned": N_("case_status_returned"),
+    "resolved": N_("case_status_resolved"),
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

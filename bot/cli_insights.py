@@ -10,7 +10,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlmodel import Session
@@ -19,13 +19,13 @@ from bot.app import encoder, match_policy
 from bot.config import Settings
 from bot.progress import progress
 from handlers.common.i18n import SUPPORTED_LOCALES, Translator, translator
+from handlers.common.utc import as_utc, utcnow
 from handlers.insights import metrics, report
 from handlers.kb import gaps
 from handlers.kb import review as kb_review
 from handlers.kb.review import ReviewError
 from handlers.kb.source import KbSource
 from handlers.storage.db import make_engine
-from handlers.storage.models import utcnow
 
 _SPAN = re.compile(r"^\s*(\d+)\s*([hdw])\s*$", re.IGNORECASE)
 _UNITS = {"h": "hours", "d": "days", "w": "weeks"}
@@ -51,7 +51,7 @@ def moment(text: str) -> datetime:
         value = datetime.fromisoformat(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"expected an ISO date or time, not {text!r}") from exc
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return as_utc(value)
 
 
 def add_commands(

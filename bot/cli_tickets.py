@@ -10,9 +10,10 @@ from sqlmodel import Session
 
 from bot.config import Settings
 from handlers.common.i18n import N_, Translator, translator
+from handlers.common.utc import as_utc
 from handlers.storage import store
 from handlers.storage.db import make_engine
-from handlers.storage.models import Creator, Escalation, as_utc
+from handlers.storage.models import Creator, Escalation
 
 CASE_STATUS_LABELS = {
     "open": N_("case_status_open"),

@@ -19,8 +19,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from handlers.common.utc import utcnow
 from handlers.insights.telemetry import Telemetry, snapshot
-from handlers.storage.models import utcnow
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 log = logging.getLogger("puente.metrics")

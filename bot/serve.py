@@ -14,7 +14,7 @@ from bot.adapters.base import ChatAdapter, FileFetchers
 from bot.app import build_puente
 from bot.config import Settings
 from bot.web import build_web_app
-from handlers.router import Puente
+from handlers.api import Puente
 
 log = logging.getLogger("puente.serve")
 

@@ -19,8 +19,8 @@ from starlette.routing import BaseRoute, Route
 from bot.adapters.base import ChatAdapter
 from bot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from bot.metrics import Metrics
+from handlers.api import Puente
 from handlers.insights import telemetry
-from handlers.router import Puente
 from handlers.storage.migrations import VERSION_TABLE
 
 HEALTH_TIMEOUT = 2.0

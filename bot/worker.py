@@ -11,30 +11,37 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Callable
+from datetime import datetime
 from types import FrameType
 
 from bot.app import oncall_policy
 from bot.config import Settings
-from handlers.kb.source import KbSource
-from handlers.router import Puente
+from handlers.common.utc import utcnow
+from handlers.oncall.timers import Timekeeper
 from handlers.storage.db import make_engine
 
 log = logging.getLogger("puente.worker")
 
 
-def build_worker_puente(settings: Settings) -> Puente:
+def build_timekeeper(settings: Settings) -> Timekeeper:
     """What ticking needs: the database and the on-call policy (no KB, no encoder)."""
-    engine = make_engine(settings.operations.database_url)
-    return Puente(engine=engine, kb=KbSource(path=None), oncall=oncall_policy(settings))
+    return Timekeeper(make_engine(settings.operations.database_url), oncall_policy(settings))
 
 
-def run(puente: Puente, *, every: float, stop: threading.Event) -> int:
+def run(
+    timekeeper: Timekeeper,
+    *,
+    every: float,
+    stop: threading.Event,
+    clock: Callable[[], datetime] = utcnow,
+) -> int:
     """Tick until ``stop`` is set; a failed tick is logged and retried on the next one."""
     log.warning("worker: started (every %.1f s)", every)
     while not stop.is_set():
         fired = 0
         try:
-            fired = puente.handle_tick()
+            fired = timekeeper.tick(clock())
             if fired:
                 log.info("worker: fired %d timers", fired)
         except Exception:
@@ -53,4 +60,4 @@ def main(settings: Settings) -> int:
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, on_signal)
-    return run(build_worker_puente(settings), every=settings.operations.worker_seconds, stop=stop)
+    return run(build_timekeeper(settings), every=settings.operations.worker_seconds, stop=stop)

@@ -12,9 +12,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
+from handlers.api import Puente
 from handlers.contract.messages import IncomingMessage, Platform
 from handlers.kb.source import SHIPPED_KB, KbSource
-from handlers.router import Puente
 from handlers.storage import migrations
 from handlers.storage.db import make_engine, normalise_url
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from handlers.api import Puente
 from handlers.contract.actions import AgentAction, AgentActionKind
 from handlers.contract.messages import Platform
-from handlers.router import Puente
 from tests.conftest import Creator, FakeClock
 
 AGENT = "U0AGENT1"

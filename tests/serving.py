@@ -15,7 +15,7 @@ from bot.adapters.slack import SlackAdapter, SlackConfig
 from bot.adapters.telegram import TelegramAdapter, TelegramConfig
 from bot.adapters.whatsapp import WhatsAppAdapter, WhatsAppConfig
 from bot.web import build_web_app
-from handlers.router import Puente
+from handlers.api import Puente
 from tests.fakes.slack_api import FAKE_BOT_TOKEN, FakeSlack
 from tests.fakes.slack_signing import SIGNING_SECRET
 from tests.fakes.telegram_api import FakeTelegram

@@ -19,8 +19,8 @@ from bot.adapters.console import ConsoleChat
 from bot.adapters.slack import EVENTS_PATH, SlackAdapter, SlackConfig
 from bot.adapters.telegram import WEBHOOK_PATH, TelegramAdapter, TelegramConfig
 from bot.web import build_web_app
+from handlers.api import Puente
 from handlers.contract.messages import Platform
-from handlers.router import Puente
 from handlers.storage.models import InboundUpdate
 from tests.conftest import REPO
 from tests.fakes.slack_api import FakeSlack

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from bot.adapters.slack import blocks
-from handlers.router import Puente
+from handlers.api import Puente
 from handlers.storage.models import Escalation, EscalationStatus
 from tests import test_slack
 from tests.fakes.slack_api import FakeSlack

@@ -20,10 +20,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
+from handlers.api import Puente
 from handlers.cases.casework import Routing
-from handlers.router import Puente
+from handlers.common.utc import as_utc
 from handlers.storage.db import make_engine, migrate
-from handlers.storage.models import AgentPost, Conversation, Direction, Message, as_utc
+from handlers.storage.models import AgentPost, Conversation, Direction, Message
 from tests.conftest import REPO, Creator, FakeClock
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.telegram_api import FakeTelegram

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from sqlalchemy import create_engine
 
+from handlers.api import Puente
 from handlers.kb.source import SHIPPED_KB, KbSource
-from handlers.router import Puente
 from handlers.storage.db import make_engine
 from tests.serving import Service
 

@@ -26,10 +26,10 @@ from bot.adapters.slack import EVENTS_PATH as SLACK_PATH
 from bot.adapters.telegram import WEBHOOK_PATH as TELEGRAM_PATH
 from bot.adapters.telegram import webhook_secret
 from bot.http_input import MAX_BODY
+from handlers.api import Puente
 from handlers.common.text import clean, fold, storable
 from handlers.kb.matching.normalize import normalizer
 from handlers.kb.source import SHIPPED_KB, KbSource
-from handlers.router import Puente
 from handlers.storage.models import Conversation, Direction, InboundUpdate, Message
 from handlers.triage.classifier import shipped
 from tests.conftest import Creator

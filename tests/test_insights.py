@@ -10,12 +10,12 @@ from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from handlers.api import Puente
 from handlers.cases.assist import latest_question
 from handlers.insights import metrics, repeats
 from handlers.kb import gaps
 from handlers.kb.source import SHIPPED_KB, KbSource
 from handlers.oncall.sla import parse_sla
-from handlers.router import Puente
 from tests import insights_history as history
 from tests.conftest import FakeClock
 

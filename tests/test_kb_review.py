@@ -10,12 +10,12 @@ from sqlmodel import Session, select
 
 from bot import cli_insights
 from bot.cli import main
+from handlers.api import Puente
 from handlers.common.i18n import translator
 from handlers.contract.actions import AgentActionKind
 from handlers.kb import gaps
 from handlers.kb import review as kb_review
 from handlers.kb.source import SHIPPED_KB, KbSource
-from handlers.router import Puente
 from handlers.storage.models import KbArticle, KbGapDismissal
 from tests import insights_history as history
 from tests.conftest import Creator, FakeClock

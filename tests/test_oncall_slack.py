@@ -10,10 +10,10 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
+from handlers.api import Puente
 from handlers.cases.casework import Routing
 from handlers.oncall.schedule import Rotation
 from handlers.oncall.sla import OncallPolicy
-from handlers.router import Puente
 from handlers.storage.models import Page, Timer
 from handlers.triage.classifier import Rule, Triager
 from tests.conftest import Creator
@@ -37,7 +37,7 @@ def slack_api() -> Iterator[FakeSlack]:
 
 @pytest.fixture
 def service(puente: Puente, slack_api: FakeSlack) -> Iterator[Service]:
-    from handlers.storage.models import utcnow
+    from handlers.common.utc import utcnow
 
     puente.routing = Routing(default_queue=QUEUE)
     puente.clock = utcnow  # deliveries wait on the wall clock

@@ -9,10 +9,11 @@ from __future__ import annotations
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from handlers.api import Puente
 from handlers.contract.actions import AgentAction, AgentActionKind
-from handlers.delivery.outbox import AgentOutbox, Inbox, Outbox
+from handlers.delivery.inbox import Inbox
+from handlers.delivery.outbox import AgentOutbox, Outbox
 from handlers.kb.source import SHIPPED_KB, KbSource
-from handlers.router import Puente
 from handlers.storage.models import Escalation, EscalationStatus, Message
 from tests.conftest import Creator
 

@@ -14,10 +14,10 @@ from openpyxl.utils.cell import range_boundaries
 from sqlmodel import Session
 
 from bot.cli import main
+from handlers.api import Puente
 from handlers.insights import metrics
 from handlers.insights.report import build_report, excel_date_format
 from handlers.kb import gaps
-from handlers.router import Puente
 from tests import insights_history as history
 from tests.conftest import FakeClock
 

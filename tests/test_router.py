@@ -3,17 +3,17 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
-from handlers.contract.messages import Attachment
-from handlers.delivery.outbox import Inbox
-from handlers.kb.matching.matcher import MatchPolicy
-from handlers.router import (
-    HUMAN_PAYLOAD,
+from handlers.api import (
     ActionRejected,
     AgentAction,
     AgentActionKind,
     EscalationOpened,
     Puente,
 )
+from handlers.contract.messages import Attachment
+from handlers.conversation.context import HUMAN_PAYLOAD
+from handlers.delivery.inbox import Inbox
+from handlers.kb.matching.matcher import MatchPolicy
 from handlers.storage.models import (
     Conversation,
     ConversationState,

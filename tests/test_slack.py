@@ -11,15 +11,15 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.adapters.slack import kit
+from handlers.api import Puente
 from handlers.cases.casework import Routing
-from handlers.router import Puente
+from handlers.common.utc import utcnow
 from handlers.storage.models import (
     AgentPost,
     Escalation,
     EscalationStatus,
     InboundUpdate,
     KbArticle,
-    utcnow,
 )
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_signing import (

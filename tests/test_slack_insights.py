@@ -9,12 +9,15 @@ from typing import Any
 from sqlmodel import Session, select
 
 from bot.adapters.slack import blocks, home, kit
+from bot.adapters.slack import oncall as slack_oncall
+from handlers.api import Puente
 from handlers.common.i18n import translator
+from handlers.common.utc import utcnow
 from handlers.contract.case_view import CaseView
+from handlers.contract.rich import RichReply
 from handlers.insights import metrics, report
 from handlers.kb.source import SHIPPED_KB, KbSource
-from handlers.router import Puente
-from handlers.storage.models import KbArticle, KbGapDismissal, utcnow
+from handlers.storage.models import KbArticle, KbGapDismissal
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_signing import (
     block_actions,
@@ -272,7 +275,9 @@ def test_oncall_stats_headline_text() -> None:
     figures = metrics.Figures(
         conversations=5, deflected=1, escalated=2, escalations=3, sla_met=1, sla_counted=3
     )
-    text = report.headline_text(figures, translator("es"))
+    text = slack_oncall.reply_text(
+        RichReply((), tuple(report.headline_lines(figures, translator("es")))), translator("es")
+    )
     assert "*Conversaciones:* 5" in text and "*Cumplimiento del SLA:* 33,3" in text
     assert text.count("\n") == len(report.headline_lines(figures, translator("es"))) - 1
 

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from handlers.api import Puente
 from handlers.cases.casework import Routing
-from handlers.router import Puente
-from handlers.storage.models import utcnow
+from handlers.common.utc import utcnow
 from handlers.triage.classifier import Rule, Triager
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.telegram_api import FakeTelegram

@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import Session, col, select
 
 from bot.adapters.slack import blocks
-from handlers.router import Puente
+from handlers.api import Puente
 from handlers.storage.models import Conversation, Direction, Message
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_signing import block_actions, dm_event, event_callback

@@ -19,9 +19,9 @@ from bot.adapters.telegram import (
     check_token,
     webhook_secret,
 )
+from handlers.api import AgentAction, AgentActionKind, Puente
 from handlers.contract.messages import OutgoingMessage
-from handlers.delivery.outbox import Inbox
-from handlers.router import AgentAction, AgentActionKind, Puente
+from handlers.delivery.inbox import Inbox
 from handlers.storage import store
 from handlers.storage.models import (
     Conversation,

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, SQLModel
 
+from handlers.common.utc import utcnow
 from handlers.insights.telemetry import OutboxCounts, snapshot
 from handlers.storage.models import (
     AgentPost,
@@ -23,7 +24,6 @@ from handlers.storage.models import (
     Message,
     Sender,
     Timer,
-    utcnow,
 )
 from tests.conftest import PG_URL
 

@@ -17,13 +17,13 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from handlers.api import Puente
 from handlers.cases.casework import Kind
 from handlers.contract.actions import AgentAction, AgentActionKind
 from handlers.kb.source import SHIPPED_KB, KbSource
 from handlers.oncall.schedule import Rotation
 from handlers.oncall.sla import OncallPolicy, parse_sla
 from handlers.oncall.timers import AUTO_CLOSE, NUDGE
-from handlers.router import Puente
 from handlers.storage.db import make_engine
 from handlers.storage.models import (
     AgentPost,

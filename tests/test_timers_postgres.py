@@ -8,8 +8,8 @@ from datetime import timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from handlers.api import Puente
 from handlers.kb.source import KbSource
-from handlers.router import Puente
 from handlers.storage.db import make_engine
 from handlers.storage.models import AgentPost
 from tests.conftest import Creator, FakeClock

@@ -7,8 +7,8 @@ import re
 import pytest
 from sqlmodel import Session, select
 
+from handlers.api import Puente
 from handlers.cases.casework import Kind
-from handlers.router import Puente
 from handlers.storage.models import AgentPost, Direction, Escalation, Message
 from handlers.triage.classifier import Rule, Triager
 from tests.conftest import Creator

@@ -9,7 +9,7 @@ import pytest
 
 from bot.adapters.slack.oncall import reason_text
 from handlers.common.i18n import translator
-from handlers.triage.classifier import DATA
+from handlers.triage.loading import DATA
 from handlers.triage.reasons import (
     MAX_STORED,
     RULE_KEYS,

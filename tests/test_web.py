@@ -17,8 +17,8 @@ from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
 from bot.web import build_web_app
+from handlers.api import Puente
 from handlers.delivery.outbox import Outbox
-from handlers.router import Puente
 from handlers.storage.db import make_engine
 from handlers.storage.models import Direction, Message
 from tests.conftest import Creator, FakeClock

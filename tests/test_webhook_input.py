@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 from bot.adapters.slack import EVENTS_PATH as SLACK_PATH
 from bot.adapters.telegram import WEBHOOK_PATH as TELEGRAM_PATH
 from bot.adapters.telegram import webhook_secret
-from handlers.router import Puente
+from handlers.api import Puente
 from handlers.storage.models import InboundUpdate
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_signing import JSON, dm_event, event_callback, signed_headers

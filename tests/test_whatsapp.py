@@ -14,8 +14,9 @@ from bot.adapters.base import ChatAdapter
 from bot.adapters.whatsapp import WEBHOOK_PATH, MissingSecret, WhatsAppConfig
 from bot.config import Settings
 from bot.serve import whatsapp_adapter
+from handlers.api import Puente
+from handlers.contract.actions import AgentAction, AgentActionKind
 from handlers.contract.messages import Attachment
-from handlers.router import AgentAction, AgentActionKind, Puente
 from handlers.storage.models import AgentPost, Escalation, InboundUpdate, Message
 from tests.conftest import FakeClock
 from tests.fakes.whatsapp_api import (

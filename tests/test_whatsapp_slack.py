@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 
 from bot.adapters.slack import kit
+from handlers.api import Puente
 from handlers.cases.casework import Routing
-from handlers.router import Puente
 from tests.conftest import FakeClock
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.whatsapp_api import FakeWhatsApp, envelope, message, post_webhook, text_message

@@ -16,12 +16,14 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.worker import run
+from handlers.api import Puente
+from handlers.common.utc import utcnow
 from handlers.contract.actions import AgentAction, AgentActionKind
 from handlers.kb.source import KbSource
-from handlers.oncall.timers import BATCH
-from handlers.router import Puente
+from handlers.oncall.sla import OncallPolicy
+from handlers.oncall.timers import BATCH, Timekeeper
 from handlers.storage.db import make_engine
-from handlers.storage.models import AgentPost, Escalation, utcnow
+from handlers.storage.models import AgentPost, Escalation
 from tests.conftest import REPO, Creator, FakeClock
 from tests.fakes.telegram_api import FakeTelegram
 from tests.serving import Service, telegram_config, wait_until
@@ -46,7 +48,7 @@ def a_case_six_hours_old(db: Path) -> Puente:
 
 def test_run_ticks_until_stopped(tmp_path: Path) -> None:
     opened = a_case_six_hours_old(tmp_path / "w.db")
-    worker = Puente(engine=opened.engine, kb=KbSource(path=None))
+    worker = Timekeeper(opened.engine, OncallPolicy())
     stop = threading.Event()
     thread = threading.Thread(target=run, args=(worker,), kwargs={"every": 0.05, "stop": stop})
     thread.start()
@@ -61,7 +63,7 @@ def test_a_busy_tick_is_followed_at_once_by_the_next(tmp_path: Path) -> None:
     opened = a_case_six_hours_old(tmp_path / "busy.db")
     for n in range(BATCH + 20):
         Creator(opened, chat_id=f"busy-{n}").says("/agente")
-    worker = Puente(engine=opened.engine, kb=KbSource(path=None))
+    worker = Timekeeper(opened.engine, OncallPolicy())
     stop = threading.Event()
     thread = threading.Thread(target=run, args=(worker,), kwargs={"every": 60.0, "stop": stop})
     thread.start()

@@ -11,7 +11,7 @@ from handlers.contract.messages import IncomingMessage, Platform
 from handlers.storage.db import retrying
 
 if TYPE_CHECKING:
-    from handlers.router import HandlerResult, Puente
+    from handlers.api import HandlerResult, Puente
 
 RejectionCounter = Callable[[str, int], None]
 """Called with (route path, HTTP status) for every webhook request an adapter turns away."""

@@ -12,9 +12,9 @@ from typing import BinaryIO, TextIO
 from starlette.routing import BaseRoute
 
 from bot.adapters.base import RejectionCounter, hand_over
+from handlers.api import HandlerResult, Puente
 from handlers.common.i18n import translator
 from handlers.contract.messages import IncomingMessage, OutgoingMessage, Platform, Suggestion
-from handlers.router import HandlerResult, Puente
 
 PROMPT = "> "
 

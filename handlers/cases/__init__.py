@@ -1,1 +1,1 @@
-"""The agents' desk: cases, what agents see of them, assist."""
+"""The agents' desk: opening cases, what agents do to them and see of them, assist."""

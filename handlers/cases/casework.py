@@ -9,11 +9,24 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from handlers.contract.messages import Attachment
-from handlers.storage.models import AgentPost, Creator, Escalation
+from handlers.contract.roles import ThreadRole
+from handlers.conversation.states import Event, next_state
+from handlers.storage import store
+from handlers.storage.models import (
+    AgentPost,
+    Conversation,
+    ConversationState,
+    Creator,
+    Escalation,
+    EscalationStatus,
+    Sender,
+)
 
 
 class Kind:
@@ -58,7 +71,15 @@ def creator_line(
     failed upload is retried alone)."""
     name = creator.display_name or creator.platform_user_id
     kinds = [a.kind for a in attachments]
-    post(session, case, Kind.THREAD, role="creator", author=name, text=text, attachments=kinds)
+    post(
+        session,
+        case,
+        Kind.THREAD,
+        role=ThreadRole.CREATOR,
+        author=name,
+        text=text,
+        attachments=kinds,
+    )
     for attachment in attachments:
         post(
             session,
@@ -70,3 +91,29 @@ def creator_line(
             mime=attachment.mime_type,
             type=attachment.kind,
         )
+
+
+def resolve(
+    case: Escalation,
+    conversation: Conversation,
+    now: datetime,
+    *,
+    resolution: str | None,
+    root_cause: str | None,
+) -> None:
+    """The one way a case ends resolved: by an agent, or closed for a silent creator."""
+    conversation.state = next_state(ConversationState(conversation.state), Event.RESOLVE)
+    case.status, case.resolved_at = EscalationStatus.RESOLVED, now
+    case.resolution, case.root_cause = resolution, root_cause
+
+
+def question_and_answer(engine: Engine, escalation_id: int) -> tuple[str, str]:
+    """The creator's last words and the agent's last answer: a KB draft's starting point."""
+    with Session(engine) as session:
+        case = session.get(Escalation, escalation_id)
+        if case is None:
+            return "", ""
+        lines = store.transcript(session, conversation_id=case.conversation_id)
+    question = next((t for role, t in reversed(lines) if role == Sender.CREATOR), "")
+    answer = next((t for role, t in reversed(lines) if role == Sender.AGENT), "")
+    return question, answer

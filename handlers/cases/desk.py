@@ -3,18 +3,27 @@ or replying does to a case, its conversation, the creator and the agents' card."
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from datetime import datetime
 
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from handlers.cases import casework
 from handlers.cases.casework import Kind
+from handlers.cases.opening import open_case
 from handlers.common.i18n import N_, Translator, translator
 from handlers.common.text import clean
+from handlers.common.utc import as_utc
 from handlers.contract.actions import SURVEY_PAYLOAD, ActionRejected, AgentAction, AgentActionKind
 from handlers.contract.messages import OutgoingMessage, Suggestion
+from handlers.contract.results import EscalationChanged, HandlerResult
+from handlers.contract.roles import ThreadRole
+from handlers.conversation.policy import ConversationPolicy
 from handlers.conversation.states import Event, next_state
+from handlers.kb.source import KbSource
 from handlers.oncall import paging
+from handlers.oncall.timers import Timekeeper
 from handlers.storage import store
 from handlers.storage.models import (
     Conversation,
@@ -25,24 +34,32 @@ from handlers.storage.models import (
     KbArticle,
     Sender,
     TriageExample,
-    as_utc,
 )
-from handlers.triage.classifier import PRIORITIES
-
-if TYPE_CHECKING:
-    from handlers.router import HandlerResult, Puente
+from handlers.triage.classifier import PRIORITIES, Triager
 
 Replies = tuple[list[OutgoingMessage], Sender]
 
 
 class AgentDesk:
-    def __init__(self, puente: Puente) -> None:
-        self.puente = puente
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        kb: KbSource,
+        policy: ConversationPolicy,
+        triager: Triager | None,
+        clock: Callable[[], datetime],
+        timekeeper: Timekeeper,
+    ) -> None:
+        self.engine = engine
+        self.kb = kb
+        self.policy = policy
+        self.triager = triager
+        self.clock = clock
+        self.timekeeper = timekeeper
 
     def handle(self, action: AgentAction) -> HandlerResult:
-        from handlers.router import EscalationChanged, HandlerResult
-
-        with Session(self.puente.engine, expire_on_commit=False) as session:
+        with Session(self.engine, expire_on_commit=False) as session:
             case = session.get(Escalation, action.escalation_id)
             if case is None:
                 raise ActionRejected(
@@ -71,8 +88,8 @@ class AgentDesk:
             )
 
     @property
-    def now(self):  # type: ignore[no-untyped-def]
-        return self.puente.clock()
+    def now(self) -> datetime:
+        return self.clock()
 
     def _apply(
         self,
@@ -136,9 +153,8 @@ class AgentDesk:
     def _resolve(
         self, _s: Session, action: AgentAction, case: Escalation, conv: Conversation, t: Translator
     ) -> Replies:
-        conv.state = next_state(ConversationState(conv.state), Event.RESOLVE)
-        case.status, case.resolved_at = EscalationStatus.RESOLVED, self.now
-        case.root_cause, case.resolution = action.root_cause, action.text or None
+        resolution, root_cause = action.text or None, action.root_cause
+        casework.resolve(case, conv, self.now, resolution=resolution, root_cause=root_cause)
         survey = tuple(Suggestion(str(n), f"{SURVEY_PAYLOAD}{case.id}:{n}") for n in range(1, 6))
         return [
             OutgoingMessage(t.gettext("resolved", case=case.id)),
@@ -165,11 +181,11 @@ class AgentDesk:
             reason=case.reason,
             summary=case.summary,
             created_at=self.now,
-            due_at=self.puente.policy.due(case.priority, self.now),
+            due_at=self.policy.due(case.priority, self.now),
             queue=action.queue,
             linked_from=case.id,
         )
-        self.puente.open_case(session, moved, self.now)
+        open_case(session, moved, self.now, self.timekeeper)
         case.status, case.transferred_to = EscalationStatus.TRANSFERRED, moved.id
         return [OutgoingMessage(t.gettext("case_transferred", case=moved.id))], Sender.BOT
 
@@ -190,7 +206,7 @@ class AgentDesk:
                 N_("reject_not_owner"), "only the agent who took the case replies to the creator"
             )
         if asks_something(action.text):
-            self.puente.timekeeper.agent_asked(session, case, self.now)
+            self.timekeeper.agent_asked(session, case, self.now)
         return [OutgoingMessage(clean(action.text), attachments=action.attachments)], Sender.AGENT
 
     def _send_article(
@@ -203,7 +219,7 @@ class AgentDesk:
     ) -> Replies:
         """Agent assist: a KB answer, in the creator's language, sent as the agent's reply."""
         self._reply(session, action, case, conv, t)  # same rules: taken, by this agent
-        article = self.puente.kb.matcher().kb.get(action.article_id)
+        article = self.kb.matcher().kb.get(action.article_id)
         if article is None:
             raise ActionRejected(
                 N_("reject_no_article"),
@@ -211,7 +227,12 @@ class AgentDesk:
                 article=action.article_id,
             )
         casework.post(
-            session, case, Kind.THREAD, role="kb_sent", agent=action.agent_id, article=article.id
+            session,
+            case,
+            Kind.THREAD,
+            role=ThreadRole.KB_SENT,
+            agent=action.agent_id,
+            article=article.id,
         )
         answer = OutgoingMessage(article.answer(t.locale), article_id=article.id)
         return [answer], Sender.AGENT
@@ -227,9 +248,9 @@ class AgentDesk:
             )
         was = case.priority
         case.category, case.priority = action.category, PRIORITIES[action.category]
-        case.due_at = self.puente.policy.due(case.priority, as_utc(case.created_at))
+        case.due_at = self.policy.due(case.priority, as_utc(case.created_at))
         if case.priority != was:
-            self.puente.timekeeper.priority_changed(session, case, self.now)
+            self.timekeeper.priority_changed(session, case, self.now)
         latest = store.recent_inbound_texts(session, conversation_id=case.conversation_id, limit=1)
         text = clean(latest[0]) if latest else ""
         if text:
@@ -241,14 +262,14 @@ class AgentDesk:
                 created_at=self.now,
             )
             session.add(example)
-            if self.puente.triager is not None:
-                self.puente.triager.learn(text, action.category)
+            if self.triager is not None:
+                self.triager.learn(text, action.category)
         casework.post(session, case, Kind.UPDATE)
         casework.post(
             session,
             case,
             Kind.THREAD,
-            role="reclassified",
+            role=ThreadRole.RECLASSIFIED,
             agent=action.agent_id,
             priority=case.priority,
             category=case.category,
@@ -276,7 +297,7 @@ class AgentDesk:
         session.add(draft)
         session.flush()
         casework.post(
-            session, case, Kind.THREAD, role="kb_draft", article=article_id,
+            session, case, Kind.THREAD, role=ThreadRole.KB_DRAFT, article=article_id,
             agent=action.agent_id, draft=draft.id,
         )  # fmt: skip
         return [], Sender.BOT

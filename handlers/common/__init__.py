@@ -1,1 +1,1 @@
-"""Shared helpers: localisation, text hygiene, privacy masking."""
+"""Shared helpers: localisation, text hygiene, privacy masking, UTC moments."""

@@ -1,1 +1,1 @@
-"""What adapters hand the core and get back: messages, agent actions, case views."""
+"""What adapters hand the core and get back: messages, actions, results, enums, ids."""

@@ -1,1 +1,1 @@
-"""A creator's turn: the conversation state machine, intents and commands."""
+"""A creator's turn: the policy, the state machine, intents and commands."""

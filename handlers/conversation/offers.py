@@ -11,6 +11,7 @@ import json
 
 from sqlmodel import Session, col, select
 
+from handlers.contract.ids import parse_id
 from handlers.storage.models import Direction, Message
 
 _LOOK_BACK = 10  # the replies of one turn; an offer expires once the creator wrote after it
@@ -20,7 +21,8 @@ def picked(session: Session, inbound: Message, text: str) -> str | None:
     """The payload the number ``text`` (of the stored ``inbound``) picks from the last offer,
     or None."""
     choice = text.strip()
-    if not choice.isdigit() or len(choice) > 3 or inbound.id is None:
+    number = parse_id(choice) if len(choice) <= 3 else None
+    if number is None or inbound.id is None:
         return None
     recent = session.exec(
         select(Message)
@@ -33,7 +35,6 @@ def picked(session: Session, inbound: Message, text: str) -> str | None:
             return None
         options = _options(message.suggestions)
         if options:
-            number = int(choice)
             return options[number - 1] if 1 <= number <= len(options) else None
     return None
 

@@ -1,1 +1,1 @@
-"""The durable edges: raw updates in (inbox), outbound messages out (outboxes)."""
+"""The durable edges: raw updates in (inbox), outbound messages out (outboxes), leases."""

@@ -1,30 +1,25 @@
-"""The durable edges of every chat platform: raw updates in, outbound messages out.
-
-An adapter stores a platform's update here before acknowledging it, and delivers outbound
-messages from here, recording each attempt, so a crash or an outage loses nothing.
-"""
+"""The outbound edge of every chat platform: messages for creators and posts for agents wait
+here, and every delivery attempt is recorded, so a crash or an outage loses nothing."""
 
 from __future__ import annotations
 
 import functools
 import json
-import os
-import socket
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import ParamSpec, TypeVar
 
-from sqlalchemy import bindparam, insert, or_, update
+from sqlalchemy import bindparam, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from handlers.cases import casework
 from handlers.cases.casework import Kind
+from handlers.common.utc import as_utc_or_none, utcnow
 from handlers.contract.messages import Attachment, Suggestion
-from handlers.storage import store
+from handlers.contract.roles import ThreadRole
+from handlers.delivery.leases import process_name, take
 from handlers.storage.db import retrying
 from handlers.storage.models import (
     AgentPost,
@@ -33,14 +28,10 @@ from handlers.storage.models import (
     DeliveryState,
     Direction,
     Escalation,
-    InboundUpdate,
     Message,
     Sender,
-    as_utc,
-    utcnow,
 )
 
-_ACCEPT = insert(InboundUpdate)
 _DELIVERED = (
     update(Message)
     .where(col(Message.id) == bindparam("message_id"))
@@ -59,12 +50,6 @@ MAX_ATTEMPTS = 10
 DEFAULT_LEASE = timedelta(seconds=60)
 DELIVERED_MARK = "white_check_mark"
 FAILED_MARK = "warning"
-
-
-@dataclass(frozen=True, slots=True)
-class PendingUpdate:
-    id: int
-    payload: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,102 +84,14 @@ def durable(method: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def process_name() -> str:
-    """Who holds a claim: this host and process, plus a random part (pids are reused)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+class _Deliveries:
+    """Delivery bookkeeping shared by both outboxes: claims, retries with backoff, give-ups.
 
-
-def claim(
-    session: Session,
-    table: type[DeliveryState],
-    row_id: int,
-    *,
-    owner: str,
-    now: datetime,
-    not_before: datetime | None,
-    lease: timedelta,
-) -> bool:
-    """Take one outbox row for ``owner`` unless another process holds it; commits.
-
-    PostgreSQL: ``SELECT … FOR UPDATE SKIP LOCKED`` first, so a row another process is claiming
-    right now is passed over at once instead of waited for. Both backends: the lease itself is a
-    compare-and-set ``UPDATE`` (free, expired or already ours), so two processes can't both win.
-    A row waiting for its retry time stays claimed until then, plus the lease.
+    Any number of processes may send from one: ``next_for`` claims a row for this process
+    (``owner``), so each row is sent by one process, in order.
     """
-    row = getattr(table, "id")  # noqa: B009  (sqlmodel tables declare it; DeliveryState doesn't)
-    session.rollback()  # end the reading transaction: SQLite can't turn a stale read into a write
-    if session.get_bind().dialect.name == "postgresql":
-        locked = session.exec(
-            select(row).where(row == row_id).with_for_update(skip_locked=True)
-        ).first()
-        if locked is None:
-            session.rollback()
-            return False
-    until = max(now, _aware(not_before) or now) + lease
-    taken = session.exec(  # type: ignore[call-overload]
-        update(table)
-        .where(
-            row == row_id,
-            col(table.delivered_at).is_(None),
-            col(table.failed_at).is_(None),
-            or_(
-                col(table.claimed_until).is_(None),
-                col(table.claimed_until) < now,
-                col(table.claimed_by) == owner,
-            ),
-        )
-        .values(claimed_by=owner, claimed_until=until)
-    )
-    session.commit()
-    return bool(taken.rowcount)
 
-
-def _aware(moment: datetime | None) -> datetime | None:
-    return as_utc(moment) if moment is not None else None
-
-
-class Inbox:
-    def __init__(self, engine: Engine, clock: Callable[[], datetime] = utcnow) -> None:
-        self.engine = engine
-        self.clock = clock
-
-    def accept(self, *, platform: str, key: str, payload: str) -> int | None:
-        """Store a raw update; its row id, or None when this update was stored before.
-
-        One INSERT on a pooled connection, no ORM unit of work: this runs for every update
-        before the platform gets its answer.
-        """
-        row = {"platform": platform, "update_key": key, "payload": payload}
-        try:
-            with self.engine.begin() as connection:
-                result = connection.execute(_ACCEPT, {**row, "received_at": self.clock()})
-        except IntegrityError:
-            return None
-        return int(result.inserted_primary_key[0])
-
-    def pending(
-        self, *, platform: str, limit: int = 100, received_before: datetime | None = None
-    ) -> list[PendingUpdate]:
-        """Updates stored but never finished (a crash between storing and answering, or a
-        database restart mid-way); ``received_before`` leaves out those still in progress."""
-        query = select(InboundUpdate).where(
-            InboundUpdate.platform == platform, col(InboundUpdate.processed_at).is_(None)
-        )
-        if received_before is not None:
-            query = query.where(InboundUpdate.received_at < received_before)
-        with Session(self.engine) as session:
-            rows = session.exec(query.order_by(col(InboundUpdate.id)).limit(limit)).all()
-            return [PendingUpdate(r.id, r.payload) for r in rows if r.id is not None]
-
-    def finish(self, update_id: int, *, error: str | None = None) -> None:
-        with Session(self.engine) as session:
-            store.finish_update(session, row=update_id, when=self.clock(), error=error)
-            session.commit()
-
-
-class Outbox:
-    """The creators' outbox. Any number of processes may send from it: ``next_for`` claims a
-    row for this process (``owner``), so each message is sent by one process, in order."""
+    table: type[DeliveryState]
 
     def __init__(
         self,
@@ -208,6 +105,62 @@ class Outbox:
         self.clock = clock
         self.owner = owner or process_name()
         self.lease = lease
+
+    def _claim(self, session: Session, row_id: int, not_before: datetime | None) -> bool:
+        """A row waiting for its retry time stays claimed until then, plus the lease."""
+        table, now = self.table, self.clock()
+        return take(
+            session,
+            table,
+            row_id,
+            col(table.delivered_at).is_(None),
+            col(table.failed_at).is_(None),
+            owner=self.owner,
+            now=now,
+            until=max(now, as_utc_or_none(not_before) or now) + self.lease,
+            until_column="claimed_until",
+        )
+
+    @durable
+    def retry_later(self, row_id: int, *, after: timedelta | None, error: str) -> datetime:
+        """Record a failed attempt; ``after`` is the platform's own wait (429), else backoff.
+        After ``MAX_ATTEMPTS`` the row is given up."""
+        with Session(self.engine) as session:
+            row = session.get(self.table, row_id)
+            if row is None:
+                return self.clock()
+            if row.attempts + 1 >= MAX_ATTEMPTS:
+                session.close()
+                self.give_up(row_id, error=error)
+                return self.clock()
+            row.attempts += 1
+            row.next_attempt_at = self.clock() + (
+                after if after is not None else backoff(row.attempts)
+            )
+            row.error = error[:500]
+            session.commit()
+            return row.next_attempt_at
+
+    @durable
+    def give_up(self, row_id: int, *, error: str) -> None:
+        """The platform refused for good (the chat is gone, the channel archived)."""
+        with Session(self.engine) as session:
+            row = session.get(self.table, row_id)
+            if row is not None:
+                row.failed_at = self.clock()
+                row.attempts += 1
+                row.error = error[:500]
+                self._given_up(session, row)
+                session.commit()
+
+    def _given_up(self, session: Session, row: DeliveryState) -> None:
+        """What else a give-up changes, in its transaction."""
+
+
+class Outbox(_Deliveries):
+    """The creators' outbox."""
+
+    table = Message
 
     def chats_waiting(self, *, platform: str, limit: int = 500) -> list[str]:
         """Chats with at least one undelivered message, oldest first."""
@@ -251,12 +204,6 @@ class Outbox:
                 return None
         return outbound
 
-    def _claim(self, session: Session, row_id: int, not_before: datetime | None) -> bool:
-        now, owner, lease = self.clock(), self.owner, self.lease
-        return claim(
-            session, Message, row_id, owner=owner, now=now, not_before=not_before, lease=lease
-        )
-
     @durable
     def delivered(self, message_id: int, *, platform_message_id: str | None = None) -> None:
         """One prebuilt UPDATE; the message is loaded only when an agent waits for a ✓."""
@@ -269,36 +216,10 @@ class Outbox:
                 _mark_relay(session, message, delivered=True)
             session.commit()
 
-    @durable
-    def retry_later(self, message_id: int, *, after: timedelta | None, error: str) -> datetime:
-        """Record a failed attempt; ``after`` is the platform's own wait (429), else backoff.
-        After ``MAX_ATTEMPTS`` the message is given up and the agents are told."""
-        with Session(self.engine) as session:
-            message = session.get(Message, message_id)
-            if message is None:
-                return self.clock()
-            if message.attempts + 1 >= MAX_ATTEMPTS:
-                session.close()
-                self.give_up(message_id, error=error)
-                return self.clock()
-            message.attempts += 1
-            wait = after if after is not None else backoff(message.attempts)
-            message.next_attempt_at = self.clock() + wait
-            message.error = error[:500]
-            session.commit()
-            return message.next_attempt_at
-
-    @durable
-    def give_up(self, message_id: int, *, error: str) -> None:
-        """The platform refused for good (the creator blocked the bot, the chat is gone)."""
-        with Session(self.engine) as session:
-            message = session.get(Message, message_id)
-            if message is not None:
-                message.failed_at = self.clock()
-                message.attempts += 1
-                message.error = error[:500]
-                _mark_relay(session, message, delivered=False)
-                session.commit()
+    def _given_up(self, session: Session, row: DeliveryState) -> None:
+        """A creator's message given up: the agent's relay gets ⚠️ and the thread a line."""
+        assert isinstance(row, Message)
+        _mark_relay(session, row, delivered=False)
 
     @staticmethod
     def _undelivered(platform: str) -> tuple[object, ...]:
@@ -330,7 +251,7 @@ def _mark_relay(session: Session, message: Message, *, delivered: bool) -> None:
             session,
             case,
             Kind.THREAD,
-            role="undeliverable",
+            role=ThreadRole.UNDELIVERABLE,
             text=message.text,
             error=message.error or "",
         )
@@ -356,22 +277,11 @@ class AgentItem:
     resumed: bool = False  # as :attr:`Outbound.resumed`
 
 
-class AgentOutbox:
-    """Delivery bookkeeping for :class:`~handlers.storage.models.AgentPost` rows, in order per
+class AgentOutbox(_Deliveries):
+    """The agents' outbox: :class:`~handlers.storage.models.AgentPost` rows, in order per
     case."""
 
-    def __init__(
-        self,
-        engine: Engine,
-        clock: Callable[[], datetime] = utcnow,
-        *,
-        owner: str | None = None,
-        lease: timedelta = DEFAULT_LEASE,
-    ) -> None:
-        self.engine = engine
-        self.clock = clock
-        self.owner = owner or process_name()
-        self.lease = lease
+    table = AgentPost
 
     def cases_waiting(self, *, limit: int = 500) -> list[int]:
         with Session(self.engine) as session:
@@ -412,16 +322,7 @@ class AgentOutbox:
                 thread_ts=case.thread_ts,
                 resumed=post.claimed_by is not None,
             )
-            now, owner, lease = self.clock(), self.owner, self.lease
-            if not claim(
-                session,
-                AgentPost,
-                item.id,
-                owner=owner,
-                now=now,
-                not_before=item.not_before,
-                lease=lease,
-            ):
+            if not self._claim(session, item.id, item.not_before):
                 return None
         return item
 
@@ -464,25 +365,3 @@ class AgentOutbox:
                 if case is not None and not case.thread_ts:
                     case.thread_ts = result
             session.commit()
-
-    @durable
-    def retry_later(self, post_id: int, *, after: timedelta | None, error: str) -> None:
-        with Session(self.engine) as session:
-            post = session.get(AgentPost, post_id)
-            if post is None:
-                return
-            post.attempts += 1
-            post.error = error[:500]
-            if post.attempts >= MAX_ATTEMPTS:
-                post.failed_at = self.clock()
-            else:
-                post.next_attempt_at = self.clock() + (after or backoff(post.attempts))
-            session.commit()
-
-    @durable
-    def give_up(self, post_id: int, *, error: str) -> None:
-        with Session(self.engine) as session:
-            post = session.get(AgentPost, post_id)
-            if post is not None:
-                post.failed_at, post.error = self.clock(), error[:500]
-                session.commit()

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
+from handlers.common.utc import as_utc
 from handlers.insights.repeats import DEFAULT_REPEAT_DAYS, Contact, contact_numbers, topic_of
 from handlers.kb.matching.matcher import Matcher
 from handlers.oncall.sla import SlaTargets, Target, parse_sla
@@ -20,7 +21,6 @@ from handlers.storage.models import (
     EscalationStatus,
     Message,
     Sender,
-    as_utc,
 )
 
 CLOSED = (EscalationStatus.RESOLVED, EscalationStatus.RETURNED)

@@ -26,13 +26,14 @@ from datetime import date, datetime, timedelta
 import numpy as np
 from sqlmodel import Session, col, select
 
+from handlers.contract.priority import Priority
 from handlers.insights.facts import CaseFacts, ConversationFacts, RepeatRow, collect
 from handlers.insights.repeats import DEFAULT_REPEAT_DAYS
 from handlers.kb.matching.matcher import Matcher
 from handlers.oncall.sla import SlaTargets
 from handlers.storage.models import Escalation, EscalationStatus
 
-PRIORITIES = ("P1", "P2", "P3", "P4")
+PRIORITIES = tuple(Priority)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,9 +14,10 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
+from handlers.common.utc import as_utc
 from handlers.conversation.intents import detect
 from handlers.kb.matching.matcher import Matcher
-from handlers.storage.models import Conversation, Creator, Escalation, as_utc
+from handlers.storage.models import Conversation, Creator, Escalation
 
 GENERIC_CATEGORIES = frozenset({"human_request", "complaint", "none", ""})
 DEFAULT_REPEAT_DAYS = 10

@@ -138,11 +138,6 @@ def headline_lines(figures: Figures, t: Translator) -> list[tuple[str, str]]:
     ]
 
 
-def headline_text(figures: Figures, t: Translator) -> str:
-    """The headline figures as Slack lines, ``*label:* value`` (``/oncall stats``)."""
-    return "\n".join(f"*{label}:* {value}" for label, value in headline_lines(figures, t))
-
-
 def _percent(value: float | None, t: Translator) -> str:
     if value is None:
         return "—"

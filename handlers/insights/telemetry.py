@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, case, func
 from sqlalchemy.orm import Session
 from sqlmodel import col, select
 
+from handlers.common.utc import as_utc
 from handlers.storage.models import (
     AgentPost,
     Conversation,
@@ -23,7 +24,6 @@ from handlers.storage.models import (
     Message,
     Sender,
     Timer,
-    as_utc,
 )
 
 AGENTS_PLATFORM = "slack"  # the agents' outbox is delivered by the Slack adapter

@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 
 from handlers.common.privacy import mask
 from handlers.common.text import has_words
+from handlers.common.utc import as_utc
 from handlers.conversation.intents import detect
 from handlers.kb.matching.matcher import Action, Matcher
 from handlers.kb.matching.normalize import normalizer
@@ -33,7 +34,6 @@ from handlers.storage.models import (
     KbGapDismissal,
     Message,
     Sender,
-    as_utc,
 )
 
 SIMILARITY = 70.0  # token_sort_ratio over normalised tokens, 0..100

@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from handlers.cases import casework
 from handlers.cases.casework import Kind
+from handlers.contract.roles import ThreadRole
 from handlers.oncall.sla import OncallPolicy
 from handlers.storage.models import Escalation, Page, Timer
 
@@ -39,7 +40,7 @@ def page(
             case,
             Kind.DM,
             user=user,
-            role="page",
+            role=ThreadRole.PAGE,
             priority=case.priority,
             category=case.category,
             reason=reason,
@@ -52,7 +53,7 @@ def page(
             )
         )
     casework.post(
-        session, case, Kind.THREAD, role="page", user=user, attempt=attempt, reason=reason
+        session, case, Kind.THREAD, role=ThreadRole.PAGE, user=user, attempt=attempt, reason=reason
     )
     return row
 

@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from handlers.common.text import fold
-from handlers.storage.models import OncallOverride, as_utc
+from handlers.common.utc import as_utc
+from handlers.storage.models import OncallOverride
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY_PREFIXES = {

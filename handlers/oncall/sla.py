@@ -7,9 +7,10 @@ import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from handlers.contract.priority import Priority
 from handlers.oncall.schedule import Rotation
 
-PRIORITY_LEVELS = ("P1", "P2", "P3", "P4")
+PRIORITY_LEVELS = tuple(Priority)
 DEFAULT_SLA = "P1=15m/4h,P2=1h/24h,P3=8h/72h,P4=24h/7d"
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$", re.IGNORECASE)
@@ -31,13 +32,13 @@ class Target:
 
 @dataclass(frozen=True, slots=True)
 class SlaTargets:
-    by_priority: tuple[tuple[str, Target], ...]
+    by_priority: tuple[tuple[Priority, Target], ...]
 
     def __getitem__(self, priority: str) -> Target:
         targets = dict(self.by_priority)
-        return targets.get(priority) or targets["P4"]
+        return targets.get(Priority.of(priority)) or targets[Priority.P4]
 
-    def response_minutes(self) -> tuple[tuple[str, int], ...]:
+    def response_minutes(self) -> tuple[tuple[Priority, int], ...]:
         """For the conversation policy's ``due`` (what creators are told)."""
         return tuple((p, int(t.first_response.total_seconds() // 60)) for p, t in self.by_priority)
 
@@ -49,7 +50,7 @@ def parse_sla(value: str) -> SlaTargets:
     return SlaTargets(tuple((p, targets[p]) for p in PRIORITY_LEVELS))
 
 
-def _parse(value: str) -> list[tuple[str, Target]]:
+def _parse(value: str) -> list[tuple[Priority, Target]]:
     found = []
     for item in value.split(","):
         if not item.strip():
@@ -59,7 +60,7 @@ def _parse(value: str) -> list[tuple[str, Target]]:
         priority = priority.strip().upper()
         if not sep or not slash or priority not in PRIORITY_LEVELS:
             raise ValueError(f"not an SLA target: {item.strip()!r} (use e.g. P1=15m/4h)")
-        found.append((priority, Target(duration(first), duration(resolution))))
+        found.append((Priority(priority), Target(duration(first), duration(resolution))))
     return found
 
 

@@ -10,28 +10,27 @@ loses nor repeats one.
 
 from __future__ import annotations
 
-import os
-import socket
-import uuid
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
 
-from sqlalchemy import exists, or_, update
+from sqlalchemy import exists, update
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from handlers.cases import casework
 from handlers.cases.casework import Kind
 from handlers.common.i18n import N_, translator
+from handlers.common.utc import as_utc
 from handlers.contract.messages import OutgoingMessage
-from handlers.conversation.states import Event, next_state
+from handlers.contract.priority import Priority
+from handlers.contract.roles import ThreadRole
+from handlers.delivery.leases import process_name, take, takeable
 from handlers.oncall import paging
 from handlers.oncall.schedule import Schedule
 from handlers.oncall.sla import OncallPolicy
 from handlers.storage import store
 from handlers.storage.models import (
     Conversation,
-    ConversationState,
     Creator,
     Direction,
     Escalation,
@@ -40,11 +39,7 @@ from handlers.storage.models import (
     Page,
     Sender,
     Timer,
-    as_utc,
 )
-
-if TYPE_CHECKING:
-    from handlers.router import Puente
 
 FIRST_REMINDER, FIRST_BREACH = "first_reminder", "first_breach"
 RESOLVE_REMINDER, RESOLVE_BREACH = "resolve_reminder", "resolve_breach"
@@ -80,13 +75,10 @@ def pending(session: Session, escalation_id: int, kinds: tuple[str, ...]) -> lis
 class Timekeeper:
     """Starts timers from case events and fires them on ticks."""
 
-    def __init__(self, puente: Puente) -> None:
-        self.puente = puente
-        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-    @property
-    def policy(self) -> OncallPolicy:
-        return self.puente.oncall
+    def __init__(self, engine: Engine, policy: OncallPolicy) -> None:
+        self.engine = engine
+        self.policy = policy
+        self.worker_id = process_name()
 
     @property
     def schedule(self) -> Schedule:
@@ -97,7 +89,7 @@ class Timekeeper:
     def case_opened(self, session: Session, case: Escalation, now: datetime) -> None:
         """SLA timers for a new case; a P1 pages whoever is on call at once."""
         self._start_sla(session, case, now)
-        if case.priority == "P1":
+        if case.priority == Priority.P1:
             self.page_on_call(session, case, now, why="p1", detail=case.reason)
 
     def priority_changed(self, session: Session, case: Escalation, now: datetime) -> None:
@@ -155,14 +147,14 @@ class Timekeeper:
         return sum(1 for timer_id in timer_ids if self._fire(timer_id, now))
 
     def _due(self, now: datetime) -> list[int]:
-        with Session(self.puente.engine) as session:
+        with Session(self.engine) as session:
             ids = session.exec(
                 select(Timer.id)
                 .where(
                     col(Timer.fired_at).is_(None),
                     col(Timer.cancelled_at).is_(None),
                     col(Timer.due_at) <= now,
-                    or_(col(Timer.claimed_by).is_(None), col(Timer.lease_until) < now),
+                    takeable(Timer.claimed_by, Timer.lease_until, owner=self.worker_id, now=now),
                 )
                 .order_by(col(Timer.due_at))
                 .limit(BATCH)
@@ -170,20 +162,20 @@ class Timekeeper:
         return [i for i in ids if i is not None]
 
     def _claim(self, timer_id: int, now: datetime) -> bool:
-        claim = (
-            update(Timer)
-            .where(
-                col(Timer.id) == timer_id,
+        with Session(self.engine) as session:
+            return take(
+                session,
+                Timer,
+                timer_id,
                 col(Timer.fired_at).is_(None),
-                or_(col(Timer.claimed_by).is_(None), col(Timer.lease_until) < now),
+                owner=self.worker_id,
+                now=now,
+                until=now + self.policy.lease,
+                until_column="lease_until",
             )
-            .values(claimed_by=self.worker_id, lease_until=now + self.policy.lease)
-        )
-        with self.puente.engine.begin() as connection:
-            return connection.execute(claim).rowcount == 1
 
     def _fire(self, timer_id: int, now: datetime) -> bool:
-        with Session(self.puente.engine, expire_on_commit=False) as session:
+        with Session(self.engine, expire_on_commit=False) as session:
             timer = session.get(Timer, timer_id)
             case = session.get(Escalation, timer.escalation_id) if timer else None
             if timer is not None and case is not None and timer.cancelled_at is None:
@@ -224,14 +216,20 @@ class Timekeeper:
         who = case.assignee or self.schedule.now(session, now).user
         left = (due - now).total_seconds()
         casework.post(
-            session, case, Kind.THREAD, role="sla_reminder", target=target, user=who, left=left
+            session,
+            case,
+            Kind.THREAD,
+            role=ThreadRole.SLA_REMINDER,
+            target=target,
+            user=who,
+            left=left,
         )
 
     def _breach(self, session: Session, timer: Timer, case: Escalation, now: datetime) -> None:
         if not _running(case, timer.kind):
             return
         target, _ = sla_due(case, self.policy)
-        casework.post(session, case, Kind.THREAD, role="sla_breach", target=target)
+        casework.post(session, case, Kind.THREAD, role=ThreadRole.SLA_BREACH, target=target)
         self.page_on_call(session, case, now, why=f"breach_{target}")
 
     def _repeat_page(self, session: Session, timer: Timer, case: Escalation, now: datetime) -> None:
@@ -257,7 +255,7 @@ class Timekeeper:
         if case.status != EscalationStatus.ASSIGNED or _creator_wrote(session, case, timer):
             return
         self._tell_creator(session, case, CREATOR_NUDGE, now)
-        casework.post(session, case, Kind.THREAD, role="creator_nudged")
+        casework.post(session, case, Kind.THREAD, role=ThreadRole.CREATOR_NUDGED)
         self._add(session, AUTO_CLOSE, case, now + self.policy.close_after, now)
 
     def _auto_close(self, session: Session, timer: Timer, case: Escalation, now: datetime) -> None:
@@ -265,12 +263,11 @@ class Timekeeper:
             return
         conversation = session.get(Conversation, case.conversation_id)
         assert conversation is not None
-        conversation.state = next_state(ConversationState(conversation.state), Event.RESOLVE)
-        case.status, case.resolved_at = EscalationStatus.RESOLVED, now
-        case.resolution = case.resolution or "auto-closed: the creator did not answer"
+        resolution = case.resolution or "auto-closed: the creator did not answer"
+        casework.resolve(case, conversation, now, resolution=resolution, root_cause=case.root_cause)
         self._tell_creator(session, case, CREATOR_AUTO_CLOSED, now)
         casework.post(session, case, Kind.UPDATE)
-        casework.post(session, case, Kind.THREAD, role="auto_closed")
+        casework.post(session, case, Kind.THREAD, role=ThreadRole.AUTO_CLOSED)
 
     def _follow_up(self, session: Session, timer: Timer, case: Escalation, now: datetime) -> None:
         """The sweep's safety net for a case with nothing else scheduled."""
@@ -298,7 +295,7 @@ class Timekeeper:
             col(Timer.fired_at).is_(None),
             col(Timer.cancelled_at).is_(None),
         )
-        with Session(self.puente.engine) as session:
+        with Session(self.engine) as session:
             cases = session.exec(
                 select(Escalation)
                 .where(col(Escalation.status).in_(store.OPEN_STATUSES), ~waiting)

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def as_utc(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything Puente stores is UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+from handlers.common.utc import utcnow
+from handlers.contract.priority import Priority
 
 
 class ConversationState(StrEnum):
@@ -80,7 +74,7 @@ class DeliveryState(SQLModel):
     next_attempt_at: datetime | None = None
     failed_at: datetime | None = None
     error: str | None = None
-    # the claim of the process sending it (handlers.delivery.outbox): no other process sends it
+    # the claim of the process sending it (handlers.delivery.leases): no other process sends it
     # until ``claimed_until``, so a process killed mid-send only delays the row
     claimed_by: str | None = None
     claimed_until: datetime | None = None
@@ -117,7 +111,7 @@ class Message(DeliveryState, table=True):
 class Escalation(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: int = Field(foreign_key="conversation.id", index=True)
-    priority: str = "P3"
+    priority: str = Priority.P3
     category: str = "human_request"
     status: EscalationStatus = Field(default=EscalationStatus.OPEN, index=True)
     reason: str = ""

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, func, update
 from sqlmodel import Session, col, select
 
+from handlers.common.utc import utcnow
 from handlers.contract.messages import Attachment, OutgoingMessage, Suggestion
 from handlers.kb.articles import KbRow, join_variants, split_variants
 from handlers.storage.models import (
@@ -22,7 +23,6 @@ from handlers.storage.models import (
     Message,
     Sender,
     TriageExample,
-    utcnow,
 )
 
 OPEN_STATUSES = (EscalationStatus.OPEN, EscalationStatus.ASSIGNED)

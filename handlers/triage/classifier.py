@@ -27,48 +27,40 @@ harassment gives way to a closer KB question, so the KB answers instead of a cas
 unless the text carries a cue of that category ("nunca compré", "me hackearon") or the KB
 question's own article is about an incident (one of its questions matches a P1/P2 rule: its
 questions are legitimately P2 and calm nothing).
+
+Its data types live in :mod:`handlers.triage.verdicts` and its data files are read by
+:mod:`handlers.triage.loading`; both are importable from here as before.
 """
 
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 import re
-import tomllib
 from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from handlers.common.i18n import translator
 from handlers.common.text import fold
+from handlers.contract.priority import Priority
 from handlers.kb.matching.normalize import squeeze
 from handlers.kb.matching.semantic import SentenceEncoder
-from handlers.triage.reasons import VIP_RAISED, Reason
+from handlers.triage.loading import load_cues, load_examples, load_rules
+from handlers.triage.reasons import Reason, raise_for_vip
+from handlers.triage.verdicts import (  # re-exported: bench and tests import them here
+    CRITICAL,
+    ORDINARY,
+    PRIORITIES,
+    Benign,
+    Example,
+    Rule,
+    Triage,
+)
 
 log = logging.getLogger(__name__)
 
-DATA = Path(__file__).parent / "data"
-PRIORITIES = {
-    "self_harm": "P1",
-    "child_safety": "P1",
-    "violent_threat": "P1",
-    "sextortion": "P1",
-    "account_compromise": "P2",
-    "payment_fraud": "P2",
-    "harassment": "P2",
-    "legal": "P2",
-    "vip_incident": "P2",
-    "human_request": "P3",
-    "complaint": "P3",
-    "none": "P4",
-}
-CRITICAL = tuple(c for c, p in PRIORITIES.items() if p == "P1")
-ORDINARY = tuple(c for c, p in PRIORITIES.items() if p != "P1")
 # P2 readings a closer how-to KB question can calm: topics the KB explains ("¿cómo cambio mi
 # correo?" near "cambiaron mi correo"); legal and VIP incidents are about the stakes, not the topic
 CALMABLE = ("account_compromise", "payment_fraud", "harassment")
@@ -85,52 +77,6 @@ WINDOW_CHARS = 160  # longer messages are also read sentence by sentence, and in
 MAX_SENTENCES = 24  # sentences of a long message read on their own (throughput)
 QUOTE_CHARS = 80
 SENTENCE_END = re.compile(r"(?<=[.!?…\n])\s+")
-
-
-@dataclass(frozen=True, slots=True)
-class Triage:
-    priority: str
-    category: str
-    reasons: tuple[Reason, ...]
-
-    def texts(self, locale: str = "en") -> list[str]:
-        """The reasons in words (English by default: ``puente triage``'s machine interface)."""
-        t = translator(locale)
-        return [reason.render(t) for reason in self.reasons]
-
-    def as_json(self, locale: str = "en") -> dict[str, object]:
-        return {"priority": self.priority, "category": self.category, "reasons": self.texts(locale)}
-
-
-@dataclass(frozen=True, slots=True)
-class Rule:
-    category: str
-    reason: str  # a catalog key (triage_reasons.RULE_KEYS); plain text renders as itself
-    patterns: tuple[re.Pattern[str], ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Example:
-    text: str
-    category: str
-
-
-@dataclass(frozen=True, slots=True)
-class Benign:
-    """Known-benign texts (the live KB's question variants): unit vectors and their articles."""
-
-    matrix: np.ndarray  # one unit vector per question
-    owners: tuple[str, ...]  # the article of each question
-    texts: tuple[str, ...] = ()  # the questions themselves (to tell incident articles)
-
-    def without(self, owner: str) -> Benign:
-        """The same questions but ``owner``'s (leave-one-article-out measuring)."""
-        keep = [i for i, o in enumerate(self.owners) if o != owner]
-        texts = tuple(self.texts[i] for i in keep) if self.texts else ()
-        return Benign(self.matrix[keep], tuple(self.owners[i] for i in keep), texts)
-
-    def questions(self, owner: str) -> list[str]:
-        return [t for o, t in zip(self.owners, self.texts, strict=True) if o == owner]
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,7 +148,7 @@ class Triager:
     def classify(self, text: str, *, vip: bool = False) -> Triage:
         folded = prepare(text)
         if not folded:
-            return Triage("P4", "none", ())
+            return Triage(Priority.P4, "none", ())
         ruled = self._rules(folded)
         cues = self._matches(self.cues, folded) if self.matrix is not None else []
         hoods = self._neighbourhoods(text, cued={category for category, _ in cues})
@@ -214,9 +160,8 @@ class Triager:
                 ruled.append(cued)
         category, reasons = self._decide(ruled, hoods, idiom=idiom, cues=cues)
         priority = PRIORITIES[category]
-        if vip and priority == "P3":
-            priority = "P2"
-            reasons = (*reasons, Reason(VIP_RAISED))
+        if vip:
+            priority, reasons = raise_for_vip(priority, reasons)
         return Triage(priority, category, reasons)
 
     def _idiom(self, folded: str) -> bool:
@@ -293,7 +238,7 @@ class Triager:
         known = self._incidents[1]
         if owner not in known:
             known[owner] = any(
-                PRIORITIES[category] in ("P1", "P2")
+                PRIORITIES[category].urgent
                 for text in benign.questions(owner)
                 for category, _ in self._rules(prepare(text))
             )
@@ -314,7 +259,7 @@ class Triager:
     ) -> tuple[str, tuple[Reason, ...]]:
         """Critical rules, then a critical reading of the message or one of its windows, then
         ordinary rules, then the whole message's nearest ordinary examples."""
-        critical = [(c, r) for c, r in ruled if PRIORITIES[c] == "P1"]
+        critical = [(c, r) for c, r in ruled if PRIORITIES[c] is Priority.P1]
         if critical:
             return critical[0][0], tuple(r for _, r in critical)
         for hood in () if idiom else hoods:
@@ -322,7 +267,7 @@ class Triager:
             if category is not None:
                 return category, (hood.reason(category),)
         if ruled:
-            ranked = sorted(ruled, key=lambda item: PRIORITIES[item[0]])
+            ranked = sorted(ruled, key=lambda item: -PRIORITIES[item[0]].severity)
             return ranked[0][0], tuple(r for _, r in ranked)
         if hoods:
             nearest = hoods[0]
@@ -424,56 +369,6 @@ def _inside(span: tuple[int, int], spans: Sequence[tuple[int, int]]) -> bool:
 def _quote(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= QUOTE_CHARS else text[: QUOTE_CHARS - 1] + "…"
-
-
-def load_rules(path: Path = DATA / "rules.toml") -> tuple[list[Rule], list[re.Pattern[str]]]:
-    if not path.exists():
-        log.warning("triage rules %s are missing: triage reads examples only", path)
-        return [], []
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
-    idioms = [_compile(p, data) for block in data.get("idiom", []) for p in block["patterns"]]
-    return _blocks(data, "rule"), idioms
-
-
-def load_cues(path: Path = DATA / "rules.toml") -> list[Rule]:
-    """Cue words per critical category: evidence that only counts with close examples."""
-    if not path.exists():
-        return []
-    return _blocks(tomllib.loads(path.read_text(encoding="utf-8")), "cue")
-
-
-def _blocks(data: dict[str, Any], kind: str) -> list[Rule]:
-    """The ``[[rule]]`` or ``[[cue]]`` blocks of the rules file, for known categories."""
-    return [
-        Rule(
-            block["category"], block["reason"], tuple(_compile(p, data) for p in block["patterns"])
-        )
-        for block in data.get(kind, [])
-        if block["category"] in PRIORITIES
-    ]
-
-
-FRAGMENT = re.compile(r"\{\{(\w+)\}\}")
-
-
-def _compile(pattern: str, data: dict[str, Any]) -> re.Pattern[str]:
-    """A pattern of the rules file with its ``{{name}}`` fragments (``[fragments]``) filled in,
-    so a long alternation such as the ways of hurting someone is written once."""
-    fragments = data.get("fragments", {})
-    return re.compile(FRAGMENT.sub(lambda m: f"(?:{fragments[m.group(1)]})", pattern))
-
-
-def load_examples(path: Path = DATA / "examples.jsonl") -> list[Example]:
-    if not path.exists():
-        log.warning("triage examples %s are missing: triage reads rules only", path)
-        return []
-    examples = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            item = json.loads(line)
-            if item.get("category") in PRIORITIES:
-                examples.append(Example(item["text"], item["category"]))
-    return examples
 
 
 @cache

@@ -14,13 +14,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 
 from handlers.common.i18n import N_, Translator
+from handlers.contract.priority import Priority
 
 QUOTED = N_("triage_reason_quoted")
 CLOSE_EXAMPLE = N_("triage_reason_close_example")
 VIP_RAISED = N_("triage_reason_vip_raised")
 ASKED_FOR_PERSON = N_("triage_reason_asked_for_person")
 NO_KB_ANSWER = N_("triage_reason_no_kb_answer")
-VIP_CREATOR = N_("triage_reason_vip_creator")
+VIP_CREATOR = N_("triage_reason_vip_creator")  # older cases' reason for the VIP raise
 MAX_STORED = 500  # characters of Escalation.reason a stored list may take
 
 # The ``reason`` keys of the [[rule]] and [[cue]] blocks of data/rules.toml.
@@ -131,3 +132,12 @@ def render_stored(stored: str, t: Translator) -> str:
     """A case's stored reason in ``t``'s language; plain text stays as it was written."""
     reasons = decode(stored.strip())
     return stored.strip() if reasons is None else render(reasons, t)
+
+
+def raise_for_vip(
+    priority: Priority, reasons: Sequence[Reason]
+) -> tuple[Priority, tuple[Reason, ...]]:
+    """A VIP creator's P3 becomes P2, and the reasons say so; other priorities stand."""
+    if priority is not Priority.P3:
+        return priority, tuple(reasons)
+    return Priority.P2, (*reasons, Reason(VIP_RAISED))

@@ -25,10 +25,10 @@ from bot.adapters.slack.interactions import Interactions
 from bot.adapters.slack.sender import SlackSender
 from bot.adapters.slack.webhook import events_routes
 from bot.adapters.slack.workspace import Workspace
+from handlers.api import Puente
 from handlers.common.i18n import translator
 from handlers.contract.messages import Platform
 from handlers.delivery.outbox import AgentOutbox, Outbox
-from handlers.router import Puente
 
 log = logging.getLogger("bot.adapters.slack")
 

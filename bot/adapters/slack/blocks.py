@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from babel import Locale
@@ -43,6 +43,7 @@ from bot.adapters.slack.kit import (
 from bot.render import for_creator
 from handlers.common.i18n import N_, Translator, translator
 from handlers.common.privacy import mask
+from handlers.common.utc import as_utc
 from handlers.contract.case_view import CaseView
 from handlers.contract.messages import Platform, Suggestion
 from handlers.triage.classifier import PRIORITIES
@@ -310,7 +311,7 @@ def _language(hint: str, t: Translator) -> str:
 
 def _slack_date(moment: datetime, t: Translator) -> str:
     """Slack's date token: each agent sees the time in their own zone (fallback in UTC)."""
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    moment = as_utc(moment)
     fallback = f"{t.datetime(moment, 'UTC')} UTC"
     return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
 

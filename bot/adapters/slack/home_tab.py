@@ -17,10 +17,10 @@ from bot.adapters.slack.config import SlackConfig
 from bot.adapters.slack.inbound import INBOX_ROW
 from bot.adapters.slack.interactions import case_id
 from bot.adapters.slack.workspace import Workspace
-from handlers.delivery.outbox import Inbox
+from handlers.api import Puente
+from handlers.delivery.inbox import Inbox
 from handlers.insights.dashboard import dashboard, gap_by_key, review_draft, review_gap
 from handlers.kb.review import ReviewError
-from handlers.router import Puente
 
 log = logging.getLogger("bot.adapters.slack")
 

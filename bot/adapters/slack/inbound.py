@@ -18,11 +18,12 @@ from bot.adapters.slack.config import PLATFORM
 from bot.adapters.slack.workspace import Workspace
 from bot.outage import REFUSALS
 from bot.render import label_mentions
+from handlers.api import Puente
 from handlers.common.i18n import N_
 from handlers.contract.actions import ActionRejected, AgentAction, AgentActionKind
 from handlers.contract.messages import Attachment, IncomingMessage, Platform
-from handlers.delivery.outbox import AgentOutbox, Inbox
-from handlers.router import Puente
+from handlers.delivery.inbox import Inbox
+from handlers.delivery.outbox import AgentOutbox
 
 log = logging.getLogger("bot.adapters.slack")
 

@@ -11,25 +11,22 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.adapters.slack import kit, modals
+from bot.adapters.slack import kit, modals, oncall
 from bot.adapters.slack.config import SlackConfig
 from bot.adapters.slack.inbound import Inbound
 from bot.adapters.slack.workspace import Workspace
+from handlers.api import Puente
 from handlers.common.i18n import N_, negotiate, translator
 from handlers.contract.actions import ActionRejected, AgentAction, AgentActionKind
-from handlers.oncall.command import OncallCommand, OncallRequest
-from handlers.router import Puente
+from handlers.contract.ids import parse_id, split_id
+from handlers.oncall.command import OncallRequest
 
-CASE_ID = re.compile(r"[0-9]{1,18}")
 ActionBuilder = Callable[[int, str, dict[str, str]], AgentAction]
 
 
 def case_id(value: str) -> int | None:
-    """A case number from a button's value or a modal's metadata; None unless it is a plain
-    ASCII number a database id can hold ("²".isdigit() is true, and ids are 64-bit)."""
-    if not CASE_ID.fullmatch(value):
-        return None
-    return int(value)
+    """A case number from a button's value or a modal's metadata (see :func:`parse_id`)."""
+    return parse_id(value)
 
 
 class Interactions:
@@ -154,9 +151,9 @@ class Interactions:
         user = self.workspace.acting_agent(body)
         if user is None:
             return
-        number, _, article = str(body["actions"][0].get("value") or "").partition(":")
-        case = case_id(number)
-        if case is not None and article:
+        found = split_id(str(body["actions"][0].get("value") or ""))
+        if found is not None:
+            case, article = found
             send = AgentAction(AgentActionKind.SEND_ARTICLE, case, user, article_id=article)
             self._apply(send, _channel(body))
 
@@ -229,8 +226,9 @@ class Interactions:
         if not self.workspace.is_agent(user):
             text = translator(locale).gettext("oncall_agents_only")
         else:
-            request = OncallRequest(user, str(body.get("text") or ""), locale)
-            text = OncallCommand(self.puente).answer(request)
+            command = oncall.command_text(str(body.get("text") or ""))
+            reply = self.puente.answer_oncall(OncallRequest(user, command, locale))
+            text = oncall.reply_text(reply, translator(locale))
         respond(text=text, response_type="ephemeral")
         self.wake()
 

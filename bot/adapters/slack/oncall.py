@@ -3,14 +3,15 @@ nudges and auto-closes. Pure functions of a stored payload and a translator; no 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from bot.adapters.slack.kit import escape
 from handlers.common.i18n import N_, Translator
+from handlers.contract.rich import Mention, RichReply, Value
 from handlers.triage.reasons import render_stored
 
 MAX_REASON = 300
-ONCALL_ROLES = ("page", "sla_reminder", "sla_breach", "creator_nudged", "auto_closed")
 REASONS = {
     "p1": N_("page_reason_p1"),
     "breach_first_response": N_("page_reason_breach_first_response"),
@@ -35,26 +36,39 @@ def reason_text(reason: str, t: Translator) -> str:
     return t.gettext(key, detail=escape(render_stored(detail, t))[:MAX_REASON])
 
 
-def thread_text(payload: dict[str, Any], t: Translator) -> str:
-    """The thread line for one of :data:`ONCALL_ROLES`."""
-    role = payload.get("role")
+def _mention(payload: dict[str, Any], t: Translator) -> str:
     user = payload.get("user")
-    mention = f"<@{user}>" if user else t.gettext("oncall_nobody_on_call")
-    target = t.gettext(TARGETS.get(str(payload.get("target")), TARGETS["resolution"]))
-    if role == "page":
-        reason = reason_text(str(payload.get("reason", "")), t)
-        if not user:
-            return t.gettext("slack_page_nobody", reason=reason)
-        return t.gettext(
-            "slack_page", user=mention, attempt=int(payload.get("attempt", 1)), reason=reason
-        )
-    if role == "sla_reminder":
-        left = t.timedelta(max(float(payload.get("left", 0)), 0))
-        return t.gettext("slack_sla_reminder", user=mention, target=target, left=left)
-    if role == "sla_breach":
-        return t.gettext("slack_sla_breach", target=target)
-    if role == "creator_nudged":
-        return t.gettext("slack_creator_nudged")
+    return f"<@{user}>" if user else t.gettext("oncall_nobody_on_call")
+
+
+def _target(payload: dict[str, Any], t: Translator) -> str:
+    return t.gettext(TARGETS.get(str(payload.get("target")), TARGETS["resolution"]))
+
+
+def page_text(payload: dict[str, Any], t: Translator) -> str:
+    reason = reason_text(str(payload.get("reason", "")), t)
+    if not payload.get("user"):
+        return t.gettext("slack_page_nobody", reason=reason)
+    attempt = int(payload.get("attempt", 1))
+    return t.gettext("slack_page", user=_mention(payload, t), attempt=attempt, reason=reason)
+
+
+def reminder_text(payload: dict[str, Any], t: Translator) -> str:
+    left = t.timedelta(max(float(payload.get("left", 0)), 0))
+    return t.gettext(
+        "slack_sla_reminder", user=_mention(payload, t), target=_target(payload, t), left=left
+    )
+
+
+def breach_text(payload: dict[str, Any], t: Translator) -> str:
+    return t.gettext("slack_sla_breach", target=_target(payload, t))
+
+
+def nudged_text(payload: dict[str, Any], t: Translator) -> str:
+    return t.gettext("slack_creator_nudged")
+
+
+def auto_closed_text(payload: dict[str, Any], t: Translator) -> str:
     return t.gettext("slack_auto_closed")
 
 
@@ -67,3 +81,27 @@ def dm_text(payload: dict[str, Any], case: int, t: Translator) -> str:
         reason=reason_text(str(payload.get("reason", "")), t),
         attempt=int(payload.get("attempt", 1)),
     )
+
+
+MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+
+
+def command_text(text: str) -> str:
+    """A slash command's text for the core: Slack's ``<@U123|name>`` mentions as plain ids."""
+    return MENTION.sub(lambda found: found.group(1), text)
+
+
+def render_value(value: Value, t: Translator) -> object:
+    if not isinstance(value, Mention):
+        return value
+    return f"<@{value.user}>" if value.user else t.gettext("oncall_nobody_on_call")
+
+
+def reply_text(reply: RichReply, t: Translator) -> str:
+    """A structured reply as mrkdwn: mentions as ``<@U…>``, figures as ``*label:* value``."""
+    lines = [
+        t.gettext(line.key, **{name: render_value(v, t) for name, v in line.values})
+        for line in reply.lines
+    ]
+    lines.extend(f"*{label}:* {value}" for label, value in reply.figures)
+    return "\n".join(lines)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -18,13 +18,13 @@ from bot.adapters.slack.config import PLATFORM, SlackConfig
 from bot.adapters.slack.once import Box, post_once
 from bot.adapters.slack.threads import thread_text
 from bot.adapters.slack.workspace import Workspace
+from handlers.api import Puente
 from handlers.cases.assist import case_context
 from handlers.cases.casework import Kind
 from handlers.common.i18n import negotiate, translator
+from handlers.common.utc import as_utc
 from handlers.contract.case_view import CaseView
 from handlers.delivery.outbox import AgentItem, AgentOutbox, Outbound, Outbox
-from handlers.router import Puente
-from handlers.storage.models import as_utc
 
 log = logging.getLogger("bot.adapters.slack")
 
@@ -155,7 +155,7 @@ class SlackSender:
                 raise
 
     def _thread_post(self, item: AgentItem) -> str:
-        text = thread_text(item.payload, self.t, self.config.locale)
+        text = thread_text(item.payload, self.t)
         extra: dict[str, object] = {}
         if item.payload.get("role") == "kb_draft" and item.payload.get("draft"):
             extra["blocks"] = home.draft_review_blocks(
@@ -277,5 +277,5 @@ class SlackSender:
 def _later(moment: datetime | None, now: datetime) -> bool:
     if moment is None:
         return False
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    moment = as_utc(moment)
     return moment > now

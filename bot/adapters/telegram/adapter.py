@@ -47,9 +47,10 @@ from bot.adapters.telegram.sender import TelegramSender, seconds
 from bot.adapters.telegram.webhook import webhook_routes
 from bot.http_input import Rejection, telegram_update_problem
 from bot.outage import REFUSALS
+from handlers.api import Puente
 from handlers.contract.messages import IncomingMessage, Platform
-from handlers.delivery.outbox import Inbox, Outbox
-from handlers.router import Puente
+from handlers.delivery.inbox import Inbox
+from handlers.delivery.outbox import Outbox
 
 log = logging.getLogger("bot.adapters.telegram")
 # _poll asks for raw updates on purpose (see its docstring); the library suggests get_updates.

@@ -9,7 +9,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
 from aiolimiter import AsyncLimiter
@@ -22,6 +22,7 @@ from bot.adapters.telegram.keyboards import keyboard
 from bot.adapters.telegram.pool import DatabasePool
 from bot.render import for_creator
 from handlers.common.text import split_text
+from handlers.common.utc import as_utc
 from handlers.contract.messages import Attachment
 from handlers.delivery.outbox import Outbound, Outbox
 
@@ -99,7 +100,7 @@ class TelegramSender:
         item = await self._next(chat_id)
         while item is not None and not self.stopping:
             if item.not_before is not None:
-                wait = (_utc(item.not_before) - self.clock()).total_seconds()
+                wait = (as_utc(item.not_before) - self.clock()).total_seconds()
                 if wait > 0:
                     await asyncio.sleep(wait)
             record, delivered = await self._send(item)
@@ -197,7 +198,3 @@ class TelegramSender:
 
 def seconds(value: int | float | timedelta) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
-def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -38,12 +38,13 @@ from bot.adapters.whatsapp.webhook import (
     valid_signature,
 )
 from bot.outage import REFUSALS
+from handlers.api import Puente
 from handlers.common.i18n import translator
+from handlers.common.utc import as_utc
 from handlers.contract.messages import Attachment, Platform
-from handlers.delivery.outbox import Inbox, Outbound, Outbox
-from handlers.router import Puente
+from handlers.delivery.inbox import Inbox
+from handlers.delivery.outbox import Outbound, Outbox
 from handlers.storage.db import retrying
-from handlers.storage.models import as_utc
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

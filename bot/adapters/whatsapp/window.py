@@ -17,15 +17,17 @@ from sqlmodel import Session, col, select
 
 from handlers.cases import casework
 from handlers.cases.casework import Kind
+from handlers.common.utc import as_utc
 from handlers.contract.messages import Platform
+from handlers.contract.roles import ThreadRole
 from handlers.delivery.outbox import FAILED_MARK
-from handlers.storage.models import Conversation, Creator, Direction, Escalation, Message, as_utc
+from handlers.storage.models import Conversation, Creator, Direction, Escalation, Message
 
 PLATFORM = Platform.WHATSAPP.value
 WINDOW = timedelta(hours=24)
 PARKED_FOR = timedelta(days=30)
 PARKED_PREFIX = "window:"
-WINDOW_ROLE = "whatsapp_window"
+WINDOW_ROLE = ThreadRole.WHATSAPP_WINDOW.value
 
 
 @dataclass(frozen=True, slots=True)
