@@ -48,6 +48,7 @@ from handlers.common.i18n import translator
 from handlers.common.text import fold
 from handlers.kb.matching.normalize import squeeze
 from handlers.kb.matching.semantic import SentenceEncoder
+from handlers.triage.model import Confidence
 from handlers.triage.reasons import VIP_RAISED, Reason
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,8 @@ class Triage:
     priority: str
     category: str
     reasons: tuple[Reason, ...]
+    # a possible P1 is a P1 case for a person to confirm, without paging
+    confidence: Confidence = Confidence.CONFIDENT
 
     def texts(self, locale: str = "en") -> list[str]:
         """The reasons in words (English by default: ``puente triage``'s machine interface)."""
@@ -99,7 +102,12 @@ class Triage:
         return [reason.render(t) for reason in self.reasons]
 
     def as_json(self, locale: str = "en") -> dict[str, object]:
-        return {"priority": self.priority, "category": self.category, "reasons": self.texts(locale)}
+        return {
+            "priority": self.priority,
+            "category": self.category,
+            "reasons": self.texts(locale),
+            "confidence": self.confidence.value,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -478,6 +486,15 @@ def load_examples(path: Path = DATA / "examples.jsonl") -> list[Example]:
 
 @cache
 def shipped(encoder: SentenceEncoder | None = None) -> Triager:
-    """The triager built from the shipped data files (once per encoder)."""
+    """The triager built from the shipped data files (once per encoder): the learned reader
+    when its model loads and an encoder is given, else rules and examples alone."""
+    from handlers.triage.learned import LearnedTriager
+    from handlers.triage.model import load_model
+
     rules, idioms = load_rules()
+    model = load_model() if encoder is not None else None
+    if model is not None:
+        return LearnedTriager(
+            rules, idioms, load_examples(), encoder, cues=load_cues(), model=model
+        )
     return Triager(rules, idioms, load_examples(), encoder, cues=load_cues())

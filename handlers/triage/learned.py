@@ -1,0 +1,148 @@
+"""Risk triage with the learned model as its backbone (see ``model.py``).
+
+The model reads every message; rules keep the jobs rules are good at:
+
+- a critical rule ("si no pagas lo publico") raises to a confident P1 whatever the model says;
+- an everyday idiom ("me muero de risa", "te mato en el PK") vetoes a critical reading;
+- P2/P3 rules name the category of an ordinary message, with the words that matched;
+- every decision carries reasons an agent can read: the rule's words, or the model's P1
+  probability and the closest labelled example of the category it chose.
+
+A P1 reading is confident (pages) or possible (a P1 case for a person to confirm, no page),
+by the model's two thresholds. Long messages are also read window by window, so a goodbye at
+the end of a long story counts. The live KB's questions may calm a P2 how-to reading
+("¿cómo cambio mi correo?"), never a P1 one. An agent's correction (``learn``) overrides the
+model for the same message, or one almost identical, until the model is retrained with it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from handlers.common.i18n import N_
+from handlers.kb.matching.semantic import SentenceEncoder
+from handlers.triage.classifier import (
+    CALMABLE,
+    CRITICAL,
+    ORDINARY,
+    PRIORITIES,
+    Benign,
+    Example,
+    Rule,
+    Triage,
+    Triager,
+    _quote,
+    prepare,
+    windows,
+)
+from handlers.triage.model import Reading, TriageModel
+from handlers.triage.reasons import VIP_RAISED, Reason
+
+MODEL_READING = N_("triage_reason_model_reading")
+AGENT_LABEL = N_("triage_reason_agent_label")
+SAME_MESSAGE = 0.97  # an agent's label applies to messages at least this similar
+MAX_CHARS = 2000
+
+
+class LearnedTriager(Triager):
+    def __init__(
+        self,
+        rules: Sequence[Rule],
+        idioms: Sequence[re.Pattern[str]],
+        examples: Sequence[Example],
+        encoder: SentenceEncoder | None,
+        *,
+        model: TriageModel,
+        cues: Sequence[Rule] = (),
+        benign: Callable[[], Benign | None] | None = None,
+    ) -> None:
+        super().__init__(rules, idioms, examples, encoder, cues=cues, benign=benign)
+        self.model = model
+        self.shipped_examples = len(self.examples)
+
+    def classify(self, text: str, *, vip: bool = False) -> Triage:
+        folded = prepare(text)
+        if not folded or self.encoder is None:
+            return super().classify(text, vip=vip)
+        text = text[:MAX_CHARS]
+        vector = self.encoder.encode(text)
+        verdict = self._labelled(vector) or self._decide_learned(text, folded, vector)
+        if vip and verdict.priority == "P3":
+            return Triage("P2", verdict.category, (*verdict.reasons, Reason(VIP_RAISED)))
+        return verdict
+
+    def _decide_learned(self, text: str, folded: str, vector: np.ndarray) -> Triage:
+        ruled = self._rules(folded)
+        critical = [(c, r) for c, r in ruled if PRIORITIES[c] == "P1"]
+        if critical:
+            return Triage("P1", critical[0][0], tuple(r for _, r in critical))
+        reading = self.model.read(folded, vector)
+        if not self._idiom(folded):
+            reading = self._most_critical(reading, text)
+            confidence = self.model.confidence(reading)
+            if confidence is not None:
+                category = reading.best(CRITICAL)
+                reasons = (self._model_reason(reading, category, vector),)
+                return Triage("P1", category, reasons, confidence)
+        if ruled:
+            ranked = sorted(ruled, key=lambda item: PRIORITIES[item[0]])
+            return Triage(PRIORITIES[ranked[0][0]], ranked[0][0], tuple(r for _, r in ranked))
+        category = self._ordinary(reading, folded, vector)
+        if category == "none":
+            return Triage("P4", "none", ())
+        return Triage(PRIORITIES[category], category, (self._closest(category, vector),))
+
+    def _most_critical(self, reading: Reading, text: str) -> Reading:
+        """The whole message's reading, or a window's when it reads more critical."""
+        parts = windows(text)
+        if not parts or self.encoder is None:
+            return reading
+        vectors = np.stack([self.encoder.encode(part) for part in parts])
+        readings = self.model.read_many([prepare(part) for part in parts], vectors)
+        return max([reading, *readings], key=lambda r: r.critical)
+
+    def _ordinary(self, reading: Reading, folded: str, vector: np.ndarray) -> str:
+        """The model's best non-critical category; a P2 topic a closer how-to KB question
+        explains is calmed to none unless the text carries a cue of it."""
+        category = reading.best(ORDINARY)
+        if category not in CALMABLE or self.benign is None or self.matrix is None:
+            return category
+        benign = self.benign()
+        if benign is None or not len(benign.owners):
+            return category
+        if any(cued == category for cued, _ in self._matches(self.cues, folded)):
+            return category
+        quiet = self._quiet(benign, benign.matrix @ vector)
+        return "none" if quiet >= self._closest(category, vector).score else category
+
+    def _model_reason(self, reading: Reading, category: str, vector: np.ndarray) -> Reason:
+        closest = self._closest(category, vector)
+        return Reason(
+            MODEL_READING, f"{reading.critical:.2f}", category, closest.score, closest.example
+        )
+
+    def _closest(self, category: str, vector: np.ndarray) -> Reason:
+        """The closest labelled example of ``category``, as a reason."""
+        if self.matrix is None:
+            return Reason(category=category)
+        scores = self.matrix @ vector
+        mine = [i for i, e in enumerate(self.examples) if e.category == category]
+        if not mine:
+            return Reason(category=category)
+        best = max(mine, key=lambda i: scores[i])
+        return Reason("", "", category, float(scores[best]), _quote(self.examples[best].text))
+
+    def _labelled(self, vector: np.ndarray) -> Triage | None:
+        """An agent's label for this very message (or one almost identical), if any."""
+        if self.matrix is None or len(self.examples) <= self.shipped_examples:
+            return None
+        scores = self.matrix[self.shipped_examples :] @ vector
+        best = int(np.argmax(scores))
+        if scores[best] < SAME_MESSAGE:
+            return None
+        example = self.examples[self.shipped_examples + best]
+        reason = Reason(AGENT_LABEL, _quote(example.text), example.category, float(scores[best]))
+        return Triage(PRIORITIES[example.category], example.category, (reason,))
