@@ -28,6 +28,7 @@ from handlers.storage.models import (
     as_utc,
 )
 from handlers.triage.classifier import PRIORITIES
+from handlers.triage.reasons import confirmed, is_possible
 
 if TYPE_CHECKING:
     from handlers.router import HandlerResult, Puente
@@ -228,7 +229,10 @@ class AgentDesk:
         was = case.priority
         case.category, case.priority = action.category, PRIORITIES[action.category]
         case.due_at = self.puente.policy.due(case.priority, as_utc(case.created_at))
-        if case.priority != was:
+        if case.priority == "P1" and is_possible(case.reason):
+            case.reason = confirmed(case.reason)  # a person confirmed a possible P1: page
+            self.puente.timekeeper.priority_changed(session, case, self.now)
+        elif case.priority != was:
             self.puente.timekeeper.priority_changed(session, case, self.now)
         latest = store.recent_inbound_texts(session, conversation_id=case.conversation_id, limit=1)
         text = clean(latest[0]) if latest else ""

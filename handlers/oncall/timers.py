@@ -42,6 +42,7 @@ from handlers.storage.models import (
     Timer,
     as_utc,
 )
+from handlers.triage.reasons import is_possible
 
 if TYPE_CHECKING:
     from handlers.router import Puente
@@ -95,9 +96,10 @@ class Timekeeper:
     # -- started by case events (inside the caller's transaction) -------------------------
 
     def case_opened(self, session: Session, case: Escalation, now: datetime) -> None:
-        """SLA timers for a new case; a P1 pages whoever is on call at once."""
+        """SLA timers for a new case; a P1 pages whoever is on call at once, unless it is a
+        possible P1 waiting for a person to confirm it from the card."""
         self._start_sla(session, case, now)
-        if case.priority == "P1":
+        if case.priority == "P1" and not is_possible(case.reason):
             self.page_on_call(session, case, now, why="p1", detail=case.reason)
 
     def priority_changed(self, session: Session, case: Escalation, now: datetime) -> None:

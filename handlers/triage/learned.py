@@ -22,7 +22,6 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from handlers.common.i18n import N_
 from handlers.kb.matching.semantic import SentenceEncoder
 from handlers.triage.classifier import (
     CALMABLE,
@@ -38,12 +37,15 @@ from handlers.triage.classifier import (
     prepare,
     windows,
 )
-from handlers.triage.model import Reading, TriageModel
-from handlers.triage.reasons import VIP_RAISED, Reason
+from handlers.triage.model import Confidence, Reading, TriageModel
+from handlers.triage.reasons import AGENT_LABEL, MODEL_READING, POSSIBLE_P1, VIP_RAISED, Reason
 
-MODEL_READING = N_("triage_reason_model_reading")
-AGENT_LABEL = N_("triage_reason_agent_label")
+# a critical rule below this P1 probability is a dangerous word used harmlessly
+# ("la coreografía de hoy me mató"); between it and the possible threshold, a possible P1
+RULE_FLOOR = 0.1
 SAME_MESSAGE = 0.97  # an agent's label applies to messages at least this similar
+# laughter next to a critical rule's words, with no confident model reading: a joke
+LAUGHTER = re.compile(r"\b(?:ja(?:ja)+|je(?:je)+|ji(?:ji)+|xd+|lol|lmao)\b|[\U0001F602\U0001F923]")
 MAX_CHARS = 2000
 
 
@@ -76,17 +78,22 @@ class LearnedTriager(Triager):
 
     def _decide_learned(self, text: str, folded: str, vector: np.ndarray) -> Triage:
         ruled = self._rules(folded)
-        critical = [(c, r) for c, r in ruled if PRIORITIES[c] == "P1"]
-        if critical:
-            return Triage("P1", critical[0][0], tuple(r for _, r in critical))
         reading = self.model.read(folded, vector)
         if not self._idiom(folded):
             reading = self._most_critical(reading, text)
-            confidence = self.model.confidence(reading)
-            if confidence is not None:
-                category = reading.best(CRITICAL)
-                reasons = (self._model_reason(reading, category, vector),)
-                return Triage("P1", category, reasons, confidence)
+        critical = [(c, r) for c, r in ruled if PRIORITIES[c] == "P1"]
+        confidence = self.model.confidence(reading)
+        if critical and LAUGHTER.search(folded) and confidence is not Confidence.CONFIDENT:
+            critical = []  # "voy a matar a mi marido si me desenchufa el router jajaja"
+        if critical and reading.critical >= RULE_FLOOR:
+            confidence = confidence or Confidence.POSSIBLE
+            return _p1(critical[0][0], tuple(r for _, r in critical), confidence)
+        ruled = [(c, r) for c, r in ruled if PRIORITIES[c] != "P1"]
+        confidence = None if self._idiom(folded) else self.model.confidence(reading)
+        if confidence is not None:
+            category = reading.best(CRITICAL)
+            reasons = (self._model_reason(reading, category, vector),)
+            return _p1(category, reasons, confidence)
         if ruled:
             ranked = sorted(ruled, key=lambda item: PRIORITIES[item[0]])
             return Triage(PRIORITIES[ranked[0][0]], ranked[0][0], tuple(r for _, r in ranked))
@@ -146,3 +153,11 @@ class LearnedTriager(Triager):
         example = self.examples[self.shipped_examples + best]
         reason = Reason(AGENT_LABEL, _quote(example.text), example.category, float(scores[best]))
         return Triage(PRIORITIES[example.category], example.category, (reason,))
+
+
+def _p1(category: str, reasons: tuple[Reason, ...], confidence: Confidence) -> Triage:
+    """A P1 verdict; a possible one says so first among its reasons (stored on the case, so
+    on-call is not paged and the card asks a person to confirm)."""
+    if confidence is Confidence.POSSIBLE:
+        reasons = (Reason(POSSIBLE_P1), *reasons)
+    return Triage("P1", category, reasons, confidence)
