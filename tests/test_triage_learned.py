@@ -58,9 +58,10 @@ def learned(critical: float) -> LearnedTriager:
     ("critical", "text", "expected"),
     [
         (0.9, "voy a matar a ese tipo", ("P1", Confidence.CONFIDENT)),
-        (0.5, "voy a matar a ese tipo", ("P1", Confidence.POSSIBLE)),
-        (0.2, "voy a matar a ese tipo", ("P1", Confidence.POSSIBLE)),
-        (0.05, "voy a matar a ese tipo", ("P4", Confidence.CONFIDENT)),
+        (0.2, "voy a matar a ese tipo", ("P1", Confidence.CONFIDENT)),
+        (0.06, "voy a matar a ese tipo", ("P1", Confidence.CONFIDENT)),
+        (0.03, "voy a matar a ese tipo", ("P1", Confidence.POSSIBLE)),
+        (0.01, "voy a matar a ese tipo", ("P4", Confidence.CONFIDENT)),
         (0.2, "voy a matar a mi primo si me gana otra vez jajaja", ("P4", Confidence.CONFIDENT)),
         (0.9, "cualquier cosa sin la regla", ("P1", Confidence.CONFIDENT)),
         (0.4, "cualquier cosa sin la regla", ("P1", Confidence.POSSIBLE)),
@@ -161,8 +162,12 @@ def test_the_messages_of_issue_15_read_right_in_puente_chat(
 
 
 def test_puente_triage_says_how_sure_it_is(tmp_path: Path) -> None:
-    stdin = lines(json.dumps({"text": "esta noche termino con todo, ya escribí la carta"}))
-    done = puente(tmp_path, "triage", stdin=stdin)
+    texts = ["esta noche termino con todo, ya escribí la carta", "me quiero matar", "hola"]
+    done = puente(tmp_path, "triage", stdin=lines(*(json.dumps({"text": t}) for t in texts)))
     assert done.returncode == 0, done.stderr
-    verdict = json.loads(done.stdout)
-    assert verdict["priority"] == "P1" and verdict["confidence"] in ("confident", "possible")
+    verdicts = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [(v["priority"], v["confidence"]) for v in verdicts] == [
+        ("P1", "confident"),
+        ("P1", "confident"),
+        ("P4", "confident"),
+    ]

@@ -40,9 +40,11 @@ from handlers.triage.classifier import (
 from handlers.triage.model import Confidence, Reading, TriageModel
 from handlers.triage.reasons import AGENT_LABEL, MODEL_READING, POSSIBLE_P1, VIP_RAISED, Reason
 
-# a critical rule below this P1 probability is a dangerous word used harmlessly
-# ("la coreografía de hoy me mató"); between it and the possible threshold, a possible P1
-RULE_FLOOR = 0.1
+# A critical rule is a high-precision raise: it pages as before when the model gives it at
+# least RULE_CONFIDENT; under RULE_DROP the model is sure the dangerous words are used
+# harmlessly ("la coreografía de hoy me mató"); in between, a possible P1 for a person.
+RULE_DROP = 0.02
+RULE_CONFIDENT = 0.05
 SAME_MESSAGE = 0.97  # an agent's label applies to messages at least this similar
 # laughter next to a critical rule's words, with no confident model reading: a joke
 LAUGHTER = re.compile(r"\b(?:ja(?:ja)+|je(?:je)+|ji(?:ji)+|xd+|lol|lmao)\b|[\U0001F602\U0001F923]")
@@ -85,8 +87,9 @@ class LearnedTriager(Triager):
         confidence = self.model.confidence(reading)
         if critical and LAUGHTER.search(folded) and confidence is not Confidence.CONFIDENT:
             critical = []  # "voy a matar a mi marido si me desenchufa el router jajaja"
-        if critical and reading.critical >= RULE_FLOOR:
-            confidence = confidence or Confidence.POSSIBLE
+        if critical and reading.critical >= RULE_DROP:
+            sure = confidence or reading.critical >= RULE_CONFIDENT
+            confidence = Confidence.CONFIDENT if sure else Confidence.POSSIBLE
             return _p1(critical[0][0], tuple(r for _, r in critical), confidence)
         ruled = [(c, r) for c, r in ruled if PRIORITIES[c] != "P1"]
         confidence = None if self._idiom(folded) else self.model.confidence(reading)
@@ -104,6 +107,8 @@ class LearnedTriager(Triager):
 
     def _most_critical(self, reading: Reading, text: str) -> Reading:
         """The whole message's reading, or a window's when it reads more critical."""
+        if reading.critical >= self.model.confident:
+            return reading  # nothing a window could add
         parts = windows(text)
         if not parts or self.encoder is None:
             return reading
