@@ -66,6 +66,7 @@ class LearnedTriager(Triager):
         super().__init__(rules, idioms, examples, encoder, cues=cues, benign=benign)
         self.model = model
         self.shipped_examples = len(self.examples)
+        self._rows: tuple[int, dict[str, np.ndarray]] = (-1, {})
 
     def classify(self, text: str, *, vip: bool = False) -> Triage:
         folded = prepare(text)
@@ -140,12 +141,21 @@ class LearnedTriager(Triager):
         """The closest labelled example of ``category``, as a reason."""
         if self.matrix is None:
             return Reason(category=category)
-        scores = self.matrix @ vector
-        mine = [i for i, e in enumerate(self.examples) if e.category == category]
-        if not mine:
+        mine = self._rows_of(category)
+        if not len(mine):
             return Reason(category=category)
-        best = max(mine, key=lambda i: scores[i])
-        return Reason("", "", category, float(scores[best]), _quote(self.examples[best].text))
+        scores = self.matrix[mine] @ vector
+        best = int(mine[int(np.argmax(scores))])
+        return Reason("", "", category, float(scores.max()), _quote(self.examples[best].text))
+
+    def _rows_of(self, category: str) -> np.ndarray:
+        """The example rows of ``category`` (recounted when an agent's label was learned)."""
+        if self._rows[0] != len(self.examples):
+            by: dict[str, list[int]] = {}
+            for index, example in enumerate(self.examples):
+                by.setdefault(example.category, []).append(index)
+            self._rows = (len(self.examples), {c: np.array(r) for c, r in by.items()})
+        return self._rows[1].get(category, np.array([], dtype=int))
 
     def _labelled(self, vector: np.ndarray) -> Triage | None:
         """An agent's label for this very message (or one almost identical), if any."""
