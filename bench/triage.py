@@ -190,7 +190,8 @@ def footnotes(corpus: Sequence[Message], folds: Sequence[Fold]) -> list[str]:
         f"- {TARGETS}; worst author P1 recall ≥ {WORST_RECALL_TARGET:g} % (✓/✗ mark those cells).",
         f"- Corpus: {len(corpus)} messages ({counts}); authors "
         f"{', '.join(f.author for f in folds)}. Each author is scored by a model fitted without "
-        "them (on the other authors and on handlers/triage/data/examples.jsonl), its P1 "
+        "them (on the other authors, on handlers/triage/data/examples.jsonl and on the shipped "
+        "KB's how-to questions as none), its P1 "
         "thresholds chosen on those training authors only. The keyword baseline and today's "
         "triager do not train on the corpus.",
         f"- Possible P1s (P1 cases for a person to confirm, no page) among the learned triager's "

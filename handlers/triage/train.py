@@ -32,6 +32,8 @@ CORPUS_CANDIDATES = (
     REPO_ROOT / "../../shared/bench/corpus/triage.jsonl",
 )
 OURS = "puente"  # the author of data/examples.jsonl
+KB = "kb"  # the shipped KB's questions of articles about no incident: known-benign (none)
+ALWAYS = (OURS, KB)  # what the shipped model always has: never held out when choosing thresholds
 REGULARISATION = 30.0  # LogisticRegression's C
 RECALL = 0.98
 CONFIDENT_FALSE_P1 = 0.005
@@ -62,7 +64,32 @@ def read_labelled(path: Path) -> list[Labelled]:
 
 
 def our_examples() -> list[Labelled]:
-    return [Labelled(e.text, e.category, OURS) for e in load_examples()]
+    """Our labelled examples and the shipped KB's how-to questions (as none)."""
+    return [Labelled(e.text, e.category, OURS) for e in load_examples()] + kb_questions()
+
+
+def kb_questions() -> list[Labelled]:
+    """The shipped KB's question variants, labelled none, for articles none of whose questions
+    a P1/P2 rule matches (an article about a hacked account is legitimately P2)."""
+    from handlers.kb.files import read_kb_file
+    from handlers.kb.source import SHIPPED_KB
+    from handlers.triage.classifier import load_rules
+
+    rules, _idioms = load_rules()
+
+    def incident(question: str) -> bool:
+        folded = prepare(question)
+        return any(
+            PRIORITIES[r.category] in ("P1", "P2") and any(p.search(folded) for p in r.patterns)
+            for r in rules
+        )
+
+    return [
+        Labelled(question, "none", KB)
+        for row in read_kb_file(SHIPPED_KB)
+        if not any(incident(q) for q in row.questions)
+        for question in row.questions
+    ]
 
 
 def fit_weights(items: Sequence[Labelled], vectors: np.ndarray) -> Any:
@@ -86,10 +113,10 @@ def out_of_fold_critical(
     items: Sequence[Labelled], vectors: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """(P1 probability, is P1) of every item not ours, from a model fitted without its author
-    (our own examples always train: they are what the shipped model always has)."""
+    (our own examples and KB questions always train: the shipped model always has them)."""
     critical: list[float] = []
     is_p1: list[bool] = []
-    for author in sorted({i.author for i in items} - {OURS}):
+    for author in sorted({i.author for i in items} - set(ALWAYS)):
         held = np.array([i.author == author for i in items])
         rest = [i for i, h in zip(items, held, strict=True) if not h]
         model = _as_model(fit_weights(rest, vectors[~held]), 1.0, 1.0)
