@@ -51,6 +51,7 @@ from handlers.kb.files import read_kb_file
 from handlers.kb.source import SHIPPED_KB
 from handlers.storage.db import make_engine, normalise_url
 from handlers.storage.models import Conversation, Direction, Escalation, Message
+from handlers.triage.reasons import ASKED_FOR_PERSON, NO_KB_ANSWER
 from tests.fakes.slack_api import FAKE_BOT_TOKEN, FakeSlack
 from tests.fakes.slack_signing import (
     SIGNING_SECRET,
@@ -114,6 +115,7 @@ class Outcome:
     lost: int
     duplicated: int
     out_of_order: int
+    why: Counter[str] = field(default_factory=Counter)  # why each case opened
 
     def percentile(self, q: float) -> float:
         return float(np.percentile(self.latencies, q)) if self.latencies else float("nan")
@@ -417,6 +419,12 @@ def account(
             .order_by(col(Message.id))
         ).all()
         escalations = session.exec(select(func.count(col(Escalation.id)))).one()
+        why = Counter(
+            why_opened(priority, category, reason)
+            for priority, category, reason in session.exec(
+                select(Escalation.priority, Escalation.category, Escalation.reason)
+            ).all()
+        )
     for chat, direction, body in rows:
         if direction == Direction.IN:
             stored_in[chat] += 1
@@ -447,7 +455,32 @@ def account(
         lost=lost,
         duplicated=duplicated,
         out_of_order=out_of_order,
+        why=why,
     )
+
+
+def why_opened(priority: str, category: str, reason: str) -> str:
+    """Why a case opened: triage (P1/P2 and its category), a request for a person, KB misses."""
+    if ASKED_FOR_PERSON in reason or category == "human_request":
+        return "asked for a person"
+    if NO_KB_ANSWER in reason:
+        return "KB misses"
+    if priority in ("P1", "P2"):
+        return f"triage {priority} {category}"
+    return f"other {priority} {category}"
+
+
+def why_table(results: Sequence[Outcome]) -> list[str]:
+    lines = []
+    for r in results:
+        unplanned = max(0, r.escalations - r.planned)
+        share = 100.0 * unplanned / r.planned if r.planned else 0.0
+        lines.append(
+            f"cases with {r.web} web: {r.escalations}, planned {r.planned}, unplanned "
+            f"{unplanned} ({share:.0f} % of planned; target < 10 %)"
+        )
+        lines += [f"  {count:>4}  {cause}" for cause, count in r.why.most_common()]
+    return lines
 
 
 # -- the report -----------------------------------------------------------------------------------
@@ -500,6 +533,7 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"{os.cpu_count()} cores, "
           f"load average {load:.1f} at the end")  # fmt: skip
     print("\n".join(table(results)))
+    print("\n".join(why_table(results)))
     clean = all(r.lost == 0 and r.duplicated == 0 for r in results)
     print(f"lost = duplicated = 0: {'yes' if clean else 'NO'}")
     return 0 if clean else 1

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 
 from bench.onecore import code_version, pin_to_one_cpu
-from bench.triage import (
+from bench.triage_systems import (
     CACHE_DIR,
     Message,
     System,

@@ -83,7 +83,7 @@ def test_spanish_workbook(built: Puente, tmp_path: Path) -> None:
     assert summary["Cumplimiento del SLA"] == "33,3\u00a0%"
     assert summary["Satisfacción (1-5)"] == "3,5"
     assert summary["Contactos repetidos"] == "1"
-    assert summary["Temas que faltan en la KB"] == "3"
+    assert summary["Temas que faltan en la KB"] == "1"  # topics of one creator are their case
     assert "23 de noviembre de 2026" in book["Resumen"]["A2"].value
 
     daily = book["Por día"]
@@ -113,11 +113,7 @@ def test_spanish_workbook(built: Puente, tmp_path: Path) -> None:
     (missing,) = book["Huecos de la KB"]._charts
     assert sorted(
         zip(categories(book, missing), series(book, missing)["Preguntas"], strict=True)
-    ) == [
-        ("can I rename my virtual pet", 2),
-        ("cómo cambio el color del gato virtual", 2),
-        ("mi retiro no llega", 2),
-    ]
+    ) == [("cómo cambio el color del gato virtual", 2)]
     repeats = list(book["Quejas repetidas"].iter_rows(min_row=2, values_only=True))
     assert [(r[0], r[1], r[2], r[3]) for r in repeats] == [("Beto", "telegram", "payouts", 2)]
 

@@ -231,8 +231,11 @@ BENIGN_NEAR_SELF_HARM = "nobody can join my live"
 def test_a_support_question_near_a_self_harm_example_is_not_p1_with_the_kb(
     reader: Triager, calm_reader: Triager
 ) -> None:
-    assert reader.classify(BENIGN_NEAR_SELF_HARM).priority == "P1"  # the false alarm
+    rules, idioms = load_rules()
+    examples_only = Triager(rules, idioms, load_examples(), reader.encoder, load_cues())
+    assert examples_only.classify(BENIGN_NEAR_SELF_HARM).priority == "P1"  # the false alarm
     assert calm_reader.classify(BENIGN_NEAR_SELF_HARM).priority != "P1"
+    assert reader.classify(BENIGN_NEAR_SELF_HARM).priority != "P1"  # the learned reader
 
 
 @pytest.mark.parametrize(

@@ -36,6 +36,7 @@ from handlers.storage.models import (
     TriageExample,
 )
 from handlers.triage.classifier import PRIORITIES, Triager
+from handlers.triage.reasons import confirmed, is_possible
 
 Replies = tuple[list[OutgoingMessage], Sender]
 
@@ -249,7 +250,10 @@ class AgentDesk:
         was = case.priority
         case.category, case.priority = action.category, PRIORITIES[action.category]
         case.due_at = self.policy.due(case.priority, as_utc(case.created_at))
-        if case.priority != was:
+        if case.priority == Priority.P1 and is_possible(case.reason):
+            case.reason = confirmed(case.reason)  # a person confirmed a possible P1: page
+            self.timekeeper.priority_changed(session, case, self.now)
+        elif case.priority != was:
             self.timekeeper.priority_changed(session, case, self.now)
         latest = store.recent_inbound_texts(session, conversation_id=case.conversation_id, limit=1)
         text = clean(latest[0]) if latest else ""

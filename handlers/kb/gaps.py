@@ -6,6 +6,12 @@ confidence now, so a topic disappears from the list once an article covers it. Q
 clustered with rapidfuzz over their normalised tokens
 (:mod:`handlers.kb.matching.normalize`), so spelling,
 texting forms and word order don't split a topic.
+
+Nothing said in crisis leaks into KB work: a message triage read as P1 or P2, and every
+message of a conversation with a P1 or P2 case, is no gap question (the report's workbook and
+every KB-work export read gaps from here). A missing topic needs real words (two or more, not
+"2") and at least two distinct creators; a question joins a topic only when it shares a word
+with it, so short unrelated lines are not grouped on a lucky ratio.
 """
 
 from __future__ import annotations
@@ -37,6 +43,10 @@ from handlers.storage.models import (
 )
 
 SIMILARITY = 70.0  # token_sort_ratio over normalised tokens, 0..100
+SENSITIVE = ("P1", "P2")  # what triage read as critical or urgent never reaches KB work
+MIN_CREATORS = 2  # a topic one creator asked is their case, not a missing article
+MIN_WORDS = 2
+CANDIDATES = 5
 MAX_EXAMPLES = 5
 PAYLOAD_PREFIXES = ("/", "kb:", "csat:")
 
@@ -46,6 +56,7 @@ class GapQuestion:
     text: str
     locale: str
     escalated: bool
+    creator: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +69,7 @@ class GapCluster:
     count: int
     escalated: int
     examples: tuple[str, ...]
+    creators: int = 0  # distinct creators who asked
 
 
 def gap_questions(
@@ -71,7 +83,14 @@ def gap_questions(
     """Creators' questions in [since, until) the live KB doesn't answer with confidence; with
     ``limit``, only the newest ``limit`` messages are read (each costs a KB match)."""
     query = (
-        select(Message.conversation_id, Message.text, Message.created_at, Creator.locale)
+        select(
+            Message.conversation_id,
+            Message.text,
+            Message.created_at,
+            Creator.locale,
+            Message.priority,
+            Creator.id,
+        )
         .join(Conversation, col(Conversation.id) == Message.conversation_id)
         .join(Creator, col(Creator.id) == Conversation.creator_id)
         .where(
@@ -85,17 +104,19 @@ def gap_questions(
     rows = list(reversed(session.exec(query if limit is None else query.limit(limit)).all()))
     cases = _cases_by_conversation(session, {row[0] for row in rows})
     found = []
-    for conversation_id, text, created, locale in rows:
+    for conversation_id, text, created, locale, priority, creator in rows:
         text = text.strip()
+        own = cases.get(conversation_id, [])
+        if priority in SENSITIVE or any(case.priority in SENSITIVE for case in own):
+            continue
         if not _is_question(text):
             continue
-        own = cases.get(conversation_id, [])
         if any(_with_people(case, as_utc(created)) for case in own):
             continue
         if matcher.match(text, locale).action is Action.ANSWER:
             continue
         escalated = any(text in case.summary for case in own)
-        found.append(GapQuestion(text, locale, escalated))
+        found.append(GapQuestion(text, locale, escalated, creator))
     return found
 
 
@@ -115,16 +136,12 @@ def cluster(
             n if m[0].locale == question.locale else ""
             for n, m in zip(leaders, members, strict=True)
         ]
-        best = (
-            process.extractOne(norm, scope, scorer=fuzz.token_sort_ratio, score_cutoff=similarity)
-            if scope
-            else None
-        )
+        best = _closest_sharing_a_word(norm, scope, similarity)
         if best is None:
             leaders.append(norm)
             members.append([question])
         else:
-            members[best[2]].append(question)
+            members[best].append(question)
     clusters = [_summarise(leader, group) for leader, group in zip(leaders, members, strict=True)]
     return sorted(clusters, key=lambda c: (-c.count, c.label))
 
@@ -140,16 +157,29 @@ def kb_gaps(
 ) -> list[GapCluster]:
     """The missing topics of a window, biggest first, without those already rejected."""
     clusters = cluster(gap_questions(session, since, until, matcher, limit=limit))
+    clusters = [c for c in clusters if c.creators >= MIN_CREATORS]
     if include_dismissed:
         return clusters
     dismissed = set(session.exec(select(KbGapDismissal.key)).all())
     return [c for c in clusters if c.key not in dismissed]
 
 
+def _closest_sharing_a_word(norm: str, scope: list[str], similarity: float) -> int | None:
+    """The index of the closest leader at ``similarity`` or more that shares a word."""
+    if not scope:
+        return None
+    words = set(norm.split())
+    found = process.extract(
+        norm, scope, scorer=fuzz.token_sort_ratio, score_cutoff=similarity, limit=CANDIDATES
+    )
+    return next((index for leader, _score, index in found if words & set(leader.split())), None)
+
+
 def _is_question(text: str) -> bool:
     if not has_words(text) or text.casefold().startswith(PAYLOAD_PREFIXES):
         return False
-    return detect(text) is None
+    real = [word for word in text.split() if sum(ch.isalpha() for ch in word) >= 2]
+    return len(real) >= MIN_WORDS and detect(text) is None
 
 
 def _normal(question: GapQuestion) -> str:
@@ -169,6 +199,7 @@ def _summarise(leader: str, group: Iterable[GapQuestion]) -> GapCluster:
         count=len(group),
         escalated=sum(q.escalated for q in group),
         examples=tuple(ranked[:MAX_EXAMPLES]),
+        creators=len({q.creator for q in group}),
     )
 
 

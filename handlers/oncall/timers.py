@@ -40,6 +40,7 @@ from handlers.storage.models import (
     Sender,
     Timer,
 )
+from handlers.triage.reasons import is_possible
 
 FIRST_REMINDER, FIRST_BREACH = "first_reminder", "first_breach"
 RESOLVE_REMINDER, RESOLVE_BREACH = "resolve_reminder", "resolve_breach"
@@ -87,9 +88,10 @@ class Timekeeper:
     # -- started by case events (inside the caller's transaction) -------------------------
 
     def case_opened(self, session: Session, case: Escalation, now: datetime) -> None:
-        """SLA timers for a new case; a P1 pages whoever is on call at once."""
+        """SLA timers for a new case; a P1 pages whoever is on call at once, unless it is a
+        possible P1 waiting for a person to confirm it from the card."""
         self._start_sla(session, case, now)
-        if case.priority == Priority.P1:
+        if case.priority == Priority.P1 and not is_possible(case.reason):
             self.page_on_call(session, case, now, why="p1", detail=case.reason)
 
     def priority_changed(self, session: Session, case: Escalation, now: datetime) -> None:

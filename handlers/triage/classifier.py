@@ -58,6 +58,7 @@ from handlers.triage.verdicts import (  # re-exported: bench and tests import th
     Rule,
     Triage,
 )
+from handlers.triage.model import Confidence
 
 log = logging.getLogger(__name__)
 
@@ -373,6 +374,15 @@ def _quote(text: str) -> str:
 
 @cache
 def shipped(encoder: SentenceEncoder | None = None) -> Triager:
-    """The triager built from the shipped data files (once per encoder)."""
+    """The triager built from the shipped data files (once per encoder): the learned reader
+    when its model loads and an encoder is given, else rules and examples alone."""
+    from handlers.triage.learned import LearnedTriager
+    from handlers.triage.model import load_model
+
     rules, idioms = load_rules()
+    model = load_model() if encoder is not None else None
+    if model is not None:
+        return LearnedTriager(
+            rules, idioms, load_examples(), encoder, cues=load_cues(), model=model
+        )
     return Triager(rules, idioms, load_examples(), encoder, cues=load_cues())

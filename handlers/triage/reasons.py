@@ -22,6 +22,10 @@ VIP_RAISED = N_("triage_reason_vip_raised")
 ASKED_FOR_PERSON = N_("triage_reason_asked_for_person")
 NO_KB_ANSWER = N_("triage_reason_no_kb_answer")
 VIP_CREATOR = N_("triage_reason_vip_creator")  # older cases' reason for the VIP raise
+MODEL_READING = N_("triage_reason_model_reading")
+AGENT_LABEL = N_("triage_reason_agent_label")
+# a P1 the model is not sure of: a P1 case, but no page until a person confirms it
+POSSIBLE_P1 = N_("triage_reason_possible_p1")
 MAX_STORED = 500  # characters of Escalation.reason a stored list may take
 
 # The ``reason`` keys of the [[rule]] and [[cue]] blocks of data/rules.toml.
@@ -141,3 +145,17 @@ def raise_for_vip(
     if priority is not Priority.P3:
         return priority, tuple(reasons)
     return Priority.P2, (*reasons, Reason(VIP_RAISED))
+
+
+def is_possible(stored: str) -> bool:
+    """Whether a case's stored reason marks it a possible P1 (no page until confirmed)."""
+    reasons = decode(stored.strip())
+    return reasons is not None and any(r.key == POSSIBLE_P1 for r in reasons)
+
+
+def confirmed(stored: str) -> str:
+    """A possible P1's stored reason without the mark, once a person confirmed it."""
+    reasons = decode(stored.strip())
+    if reasons is None:
+        return stored
+    return encode([r for r in reasons if r.key != POSSIBLE_P1])

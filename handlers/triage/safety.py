@@ -5,6 +5,7 @@ from __future__ import annotations
 import tomllib
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from babel import Locale, UnknownLocaleError
 from babel.core import get_global
@@ -17,10 +18,15 @@ CRISIS_LINES = Path(__file__).parent / "data" / "crisis_lines.toml"
 
 
 @cache
-def crisis_lines() -> dict[str, dict[str, str]]:
+def crisis_file() -> dict[str, Any]:
     if not CRISIS_LINES.exists():
         return {}
     return tomllib.loads(CRISIS_LINES.read_text(encoding="utf-8"))
+
+
+def crisis_lines() -> dict[str, dict[str, str]]:
+    """The lines by country code (the file's tables)."""
+    return {k: v for k, v in crisis_file().items() if isinstance(v, dict)}
 
 
 def country_of(creator: Creator, message: IncomingMessage) -> str | None:
@@ -47,12 +53,35 @@ def help_line(country: str | None) -> str | None:
     return f"{entry['name']}: {entry['phone']}"
 
 
+def lines_for_anyone(t: Translator) -> str:
+    """The lines of the main Spanish-speaking countries, one per line, with the country's
+    name in the reader's language: for a creator whose country Puente does not know."""
+    lines = []
+    for code in crisis_file().get("unknown_country", []):
+        line = help_line(code)
+        if line:
+            lines.append(f"- {_country_name(t, code)}: {line}")
+    return "\n".join(lines)
+
+
 def safety_message(t: Translator, category: str, creator: Creator, message: IncomingMessage) -> str:
     if category == "self_harm":
-        line = help_line(country_of(creator, message)) or t.gettext("crisis_line_default")
-        return t.gettext("safety_self_harm", line=line)
+        line = help_line(country_of(creator, message))
+        if line:
+            return t.gettext("safety_self_harm", line=line)
+        listed = lines_for_anyone(t)
+        if listed:
+            return t.gettext("safety_self_harm_lines", lines=listed)
+        return t.gettext("safety_self_harm", line=t.gettext("crisis_line_default"))
     if category == "child_safety":
         return t.gettext("safety_child")
     if category == "sextortion":
         return t.gettext("safety_sextortion")
     return t.gettext("safety_threat")
+
+
+def _country_name(t: Translator, code: str) -> str:
+    try:
+        return str(Locale.parse(t.locale).territories.get(code, code))
+    except (ValueError, TypeError, UnknownLocaleError):
+        return code

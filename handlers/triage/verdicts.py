@@ -10,6 +10,7 @@ import numpy as np
 
 from handlers.common.i18n import translator
 from handlers.contract.priority import Priority
+from handlers.triage.model import Confidence
 from handlers.triage.reasons import Reason
 
 PRIORITIES: dict[str, Priority] = {
@@ -35,6 +36,8 @@ class Triage:
     priority: Priority
     category: str
     reasons: tuple[Reason, ...]
+    # a possible P1 is a P1 case for a person to confirm, without paging
+    confidence: Confidence = Confidence.CONFIDENT
 
     def texts(self, locale: str = "en") -> list[str]:
         """The reasons in words (English by default: ``puente triage``'s machine interface)."""
@@ -42,7 +45,12 @@ class Triage:
         return [reason.render(t) for reason in self.reasons]
 
     def as_json(self, locale: str = "en") -> dict[str, object]:
-        return {"priority": self.priority, "category": self.category, "reasons": self.texts(locale)}
+        return {
+            "priority": self.priority,
+            "category": self.category,
+            "reasons": self.texts(locale),
+            "confidence": self.confidence.value,
+        }
 
 
 @dataclass(frozen=True, slots=True)
