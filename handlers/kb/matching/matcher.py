@@ -187,6 +187,7 @@ class Matcher:
         self.policy = policy or MatchPolicy()
         self.model = model or (shipped_model() if encoder is not None else None)
         self.index = LexicalIndex(kb)
+        self.known = frozenset(kb.articles)
         self.semantic: SemanticIndex | None = None
         if encoder is not None:
             new = encoder.missing(self.index.texts)
@@ -202,7 +203,7 @@ class Matcher:
     def match(self, text: str, locale: str = "es") -> MatchResult:
         if self.semantic is None or self.model is None:
             return self.decide(self.rank(text, locale))
-        return self.decide_learned(judge(self.model, self.signals(text, locale)))
+        return self.decide_learned(judge(self.model, self.signals(text, locale), self.known))
 
     def signals(self, text: str, locale: str = "es") -> Signals:
         """Lexical scores and cosines (0..1) per article, and the message's embedding."""
@@ -220,25 +221,8 @@ class Matcher:
         return Signals({a: s / 100.0 for a, s in lexical}, cosines, tokens, embedding)
 
     def decide_learned(self, judgement: Judgement) -> MatchResult:
-        """Answer, offer or decline from the learned model's probabilities."""
         assert self.model is not None
-        if not judgement.ranked:
-            return MatchResult(Action.ESCALATE, None, 0.0)
-        answer_at, offer_at = self._learned_thresholds(self.model)
-        top_id, top = judgement.ranked[0]
-        if top >= answer_at:
-            return MatchResult(Action.ANSWER, top_id, 100.0 * top)
-        if judgement.in_scope >= offer_at:
-            offered = tuple(a for a, _ in judgement.ranked[: self.policy.max_suggestions])
-            return MatchResult(Action.CLARIFY, None, 100.0 * top, offered)
-        return MatchResult(Action.ESCALATE, None, 100.0 * top)
-
-    def _learned_thresholds(self, model: DecisionModel) -> tuple[float, float]:
-        answer, offer = self.policy.answer_threshold, self.policy.clarify_threshold
-        return (
-            model.answer_threshold if answer is None else answer / 100.0,
-            model.offer_threshold if offer is None else offer / 100.0,
-        )
+        return learned_result(judgement, self.model, self.policy)
 
     def rank(self, text: str, locale: str = "es") -> list[tuple[str, float]]:
         """Articles by score (0..100), best first."""
@@ -373,3 +357,20 @@ class Matcher:
         if suggestions:
             return MatchResult(Action.CLARIFY, None, top_score, suggestions)
         return MatchResult(Action.ESCALATE, None, top_score)
+
+
+def learned_result(judgement: Judgement, model: DecisionModel, policy: MatchPolicy) -> MatchResult:
+    """Answer, offer or decline from the learned model's probabilities; ``score`` is the
+    probability (percent) that the best article is the right one."""
+    if not judgement.ranked:
+        return MatchResult(Action.ESCALATE, None, 0.0)
+    answer, offer = policy.answer_threshold, policy.clarify_threshold
+    answer_at = model.answer_threshold if answer is None else answer / 100.0
+    offer_at = model.offer_threshold if offer is None else offer / 100.0
+    top_id, top = judgement.ranked[0]
+    if top >= answer_at:
+        return MatchResult(Action.ANSWER, top_id, 100.0 * top)
+    if judgement.in_scope >= offer_at:
+        offered = tuple(a for a, _ in judgement.ranked[: policy.max_suggestions])
+        return MatchResult(Action.CLARIFY, None, 100.0 * top, offered)
+    return MatchResult(Action.ESCALATE, None, 100.0 * top)
