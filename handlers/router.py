@@ -25,7 +25,9 @@ from handlers.common.i18n import (
 from handlers.common.text import clean, has_words, storable
 from handlers.contract.actions import SURVEY_PAYLOAD, ActionRejected, AgentAction, AgentActionKind
 from handlers.contract.messages import IncomingMessage, OutgoingMessage, Suggestion
+from handlers.conversation import smalltalk
 from handlers.conversation.intents import Intent, command, detect
+from handlers.conversation.language import LanguageStreaks, message_locale
 from handlers.conversation.states import Event, bot_answers, next_state
 from handlers.kb.articles import Article
 from handlers.kb.matching.matcher import Action
@@ -144,6 +146,7 @@ class Puente:
         self.policy = policy or ConversationPolicy()
         self.routing = routing or Routing()
         self.clock = clock
+        self.language_streaks = LanguageStreaks()
 
     # -- creators -----------------------------------------------------------------
 
@@ -193,9 +196,13 @@ class Puente:
     ) -> tuple[_Turn, list[Message]]:
         """The turn's replies and effects, with the replies added to the session's outbox."""
         creator, conversation, inbound = received
-        turn = _Turn(
-            session, creator, conversation, translator(creator.locale), text, message, inbound
+        assert creator.id is not None
+        locale, switch = message_locale(
+            self.language_streaks, creator.id, creator.locale, creator.locale_chosen, text
         )
+        if switch:
+            creator.locale = locale
+        turn = _Turn(session, creator, conversation, translator(locale), text, message, inbound)
         if self._flooding(turn):
             self._warn_once(turn)
         else:
@@ -331,6 +338,8 @@ class Puente:
             return turn.say(turn.t.gettext("goodbye"))
         if intent is Intent.LAUGHTER:
             return turn.say(turn.t.gettext("laughter"))
+        if (small_talk := smalltalk.reply_key(turn.text)) is not None:
+            return turn.say(turn.t.gettext(small_talk))
         return self._answer_from_kb(turn)
 
     def _answer_from_kb(self, turn: _Turn) -> None:
