@@ -47,6 +47,9 @@ CANDIDATE_FEATURES = (
     "prototype_rank",
     "prototype_margin",
     "has_prototype",
+    "prototype_agrees_with_words",
+    "prototype_agrees_with_meaning",
+    "prototype_x_lexical",
 )
 
 
@@ -115,6 +118,8 @@ def candidate_features(
     proto = np.array([learned.get(a, 0.0) for a in articles])
     lexical_rank, cosine_rank = _rank_of(signals.lexical), _rank_of(signals.cosine)
     proto_rank = _rank_of(learned)
+    lexical_margin, cosine_margin = _margins(lexical), _margins(cosine)
+    blend_margin, proto_margin = _margins(blend), _margins(proto)
     rows = []
     for n, article in enumerate(articles):
         lr = lexical_rank.get(article)
@@ -127,26 +132,31 @@ def candidate_features(
                 1.0 / (1 + lr) if lr is not None else 0.0,
                 1.0 / (1 + cr) if cr is not None else 0.0,
                 1.0 if lr == 0 and cr == 0 else 0.0,
-                lexical[n] - _best_other(lexical, n),
-                cosine[n] - _best_other(cosine, n),
+                lexical_margin[n],
+                cosine_margin[n],
                 float(lexical.max()),
                 float(cosine.max()),
                 math.log1p(signals.tokens),
                 blend[n],
-                blend[n] - _best_other(blend, n),
+                blend_margin[n],
                 proto[n],
                 1.0 / (1 + pr) if pr is not None else 0.0,
-                proto[n] - _best_other(proto, n),
+                proto_margin[n],
                 1.0 if article in learned else 0.0,
+                1.0 if pr == 0 and lr == 0 else 0.0,
+                1.0 if pr == 0 and cr == 0 else 0.0,
+                proto[n] * lexical[n],
             )
         )
     return articles, np.array(rows, dtype=np.float64)
 
 
-def _best_other(values: np.ndarray, n: int) -> float:
+def _margins(values: np.ndarray) -> list[float]:
+    """Each value minus the best of the others."""
     if len(values) < 2:
-        return 0.0
-    return float(np.delete(values, n).max())
+        return values.tolist()
+    first, second = np.sort(values)[-2:][::-1]
+    return [v - (second if v == first else first) for v in values.tolist()]
 
 
 def scope_features(signals: Signals, dimensions: int, prototypes: Prototypes) -> np.ndarray:
@@ -246,6 +256,12 @@ class Judgement:
 
     ranked: list[tuple[str, float]]
     in_scope: float
+
+    @property
+    def confidence(self) -> float:
+        """Probability that answering with the best article is right: it is the right article,
+        and the message is about creator support at all."""
+        return self.ranked[0][1] * self.in_scope if self.ranked else 0.0
 
 
 def judge(model: DecisionModel, signals: Signals, known: frozenset[str] | None = None) -> Judgement:

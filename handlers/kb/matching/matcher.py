@@ -367,7 +367,7 @@ def learned_result(judgement: Judgement, model: DecisionModel, policy: MatchPoli
     answer, offer = policy.answer_threshold, policy.clarify_threshold
     answer_at = model.answer_threshold if answer is None else answer / 100.0
     offer_at = model.offer_threshold if offer is None else offer / 100.0
-    top_id, top = judgement.ranked[0]
+    top_id, top = judgement.ranked[0][0], judgement.confidence
     if top >= answer_at:
         return MatchResult(Action.ANSWER, top_id, 100.0 * top)
     if judgement.in_scope >= offer_at:

@@ -38,9 +38,9 @@ from handlers.kb.matching.decision import (
 REPO_ROOT = Path(__file__).resolve().parents[3]
 OUT_OF_SCOPE = Path(__file__).parent / "data" / "out_of_scope.txt"
 SMALL_TALK_AUTHOR = "team"
-MAX_WRONG = 0.04  # of answerable messages, on held-out authors while tuning
-MAX_OUT_OF_SCOPE = 0.05  # of null messages answered
-MIN_OFFERED = 0.99  # of answerable messages that at least get buttons
+MAX_WRONG = 0.025  # of answerable messages, on held-out authors while tuning
+MAX_OUT_OF_SCOPE = 0.035  # of null messages answered
+MIN_OFFERED = 0.995  # of answerable messages that at least get buttons
 
 
 def shared_bench_dir() -> Path:
@@ -135,11 +135,11 @@ def tune(judgements: Sequence, expects: Sequence[str | None]) -> tuple[float, fl
     messages."""
     answerable = [(j, e) for j, e in zip(judgements, expects, strict=True) if e is not None]
     nulls = [j for j, e in zip(judgements, expects, strict=True) if e is None]
-    top = [(j.ranked[0] if j.ranked else (None, 0.0)) for j, _ in answerable]
+    top = [(j.ranked[0][0] if j.ranked else None, j.confidence) for j, _ in answerable]
     answer_at = 0.99
     for t in np.arange(0.99, 0.2, -0.01):
         wrong = sum(p >= t and a != e for (a, p), (_, e) in zip(top, answerable, strict=True))
-        null_answered = sum(bool(j.ranked) and j.ranked[0][1] >= t for j in nulls)
+        null_answered = sum(j.confidence >= t for j in nulls)
         if wrong > MAX_WRONG * len(answerable) or null_answered > MAX_OUT_OF_SCOPE * len(nulls):
             break
         answer_at = float(t)
