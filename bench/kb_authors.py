@@ -21,7 +21,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.utils import default_process
 
 from handlers.kb.articles import KnowledgeBase
-from handlers.kb.matching.decision import Signals, judge
+from handlers.kb.matching.decision import Signals, judge, verbatim
 from handlers.kb.matching.matcher import Action, Matcher, learned_result
 from handlers.kb.matching.train import SMALL_TALK_AUTHOR, Example, fit_model, small_talk
 
@@ -206,12 +206,15 @@ def learned_decision(matcher: Matcher, examples: Sequence[Example], signals: Seq
         model = fit_model(
             [signals[i] for i in train], [expects[i] for i in train], [authors[i] for i in train]
         )
-        return [
-            _outcome(learned_result(judge(model, signals[i], matcher.known), model, matcher.policy))
-            for i in test
-        ]
+        return [_learned_outcome(matcher, model, signals[i]) for i in test]
 
     return predict
+
+
+def _learned_outcome(matcher: Matcher, model, signals: Signals) -> Outcome:
+    if (article_id := verbatim(signals)) is not None:
+        return Outcome(article_id)
+    return _outcome(learned_result(judge(model, signals, matcher.known), model, matcher.policy))
 
 
 def with_small_talk(examples: Sequence[Example]) -> list[Example]:

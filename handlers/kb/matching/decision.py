@@ -275,3 +275,18 @@ def judge(model: DecisionModel, signals: Signals, known: frozenset[str] | None =
     features = scope_features(signals, model.dimensions, model.prototypes)
     scope = model.scope.probability(features[None, :])
     return Judgement(ranked, float(scope[0]))
+
+
+VERBATIM = 0.995  # lexical score of a message that is one of the KB's questions, word for word
+VERBATIM_MARGIN = 0.1
+
+
+def verbatim(signals: Signals) -> str | None:
+    """The article whose question the message repeats word for word, if one clearly does: it is
+    answered even when the model never saw the article (a KB edited after training)."""
+    ranked = sorted(signals.lexical.values(), reverse=True)
+    if not ranked or ranked[0] < VERBATIM:
+        return None
+    if len(ranked) > 1 and ranked[1] > ranked[0] - VERBATIM_MARGIN:
+        return None
+    return max(signals.lexical, key=signals.lexical.__getitem__)

@@ -23,7 +23,14 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from handlers.kb.articles import KnowledgeBase
-from handlers.kb.matching.decision import DecisionModel, Judgement, Signals, judge, shipped_model
+from handlers.kb.matching.decision import (
+    DecisionModel,
+    Judgement,
+    Signals,
+    judge,
+    shipped_model,
+    verbatim,
+)
 from handlers.kb.matching.normalize import CONCEPT_PREFIX, Normalizer, normalizer
 from handlers.kb.matching.semantic import SemanticIndex, SentenceEncoder
 
@@ -203,7 +210,10 @@ class Matcher:
     def match(self, text: str, locale: str = "es") -> MatchResult:
         if self.semantic is None or self.model is None:
             return self.decide(self.rank(text, locale))
-        return self.decide_learned(judge(self.model, self.signals(text, locale), self.known))
+        signals = self.signals(text, locale)
+        if (article_id := verbatim(signals)) is not None:
+            return MatchResult(Action.ANSWER, article_id, 100.0)
+        return self.decide_learned(judge(self.model, signals, self.known))
 
     def signals(self, text: str, locale: str = "es") -> Signals:
         """Lexical scores and cosines (0..1) per article, and the message's embedding."""
