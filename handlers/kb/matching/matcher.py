@@ -227,7 +227,7 @@ class Matcher:
             return Signals({a: s / 100.0 for a, s in lexical}, {}, tokens)
         focus = self._focus(norm, text)
         cosines = self.semantic.similarities(focus, also=[a for a, _ in lexical[:SEMANTIC_ALSO]])
-        embedding = self.semantic.encoder.encode(focus)
+        embedding = self.semantic.encoder.message_vector(focus)
         return Signals({a: s / 100.0 for a, s in lexical}, cosines, tokens, embedding)
 
     def decide_learned(self, judgement: Judgement) -> MatchResult:
