@@ -28,6 +28,7 @@ from handlers.contract.messages import IncomingMessage, OutgoingMessage, Suggest
 from handlers.conversation import smalltalk
 from handlers.conversation.intents import Intent, command, detect
 from handlers.conversation.language import LanguageStreaks, message_locale
+from handlers.conversation.offers import OfferStreaks
 from handlers.conversation.states import Event, bot_answers, next_state
 from handlers.kb.articles import Article
 from handlers.kb.matching.matcher import Action
@@ -147,6 +148,7 @@ class Puente:
         self.routing = routing or Routing()
         self.clock = clock
         self.language_streaks = LanguageStreaks()
+        self.offer_streaks = OfferStreaks()
 
     # -- creators -----------------------------------------------------------------
 
@@ -350,7 +352,9 @@ class Puente:
             action, article_id = result.action, result.article_id
         else:
             action, article_id = Action.ANSWER, chosen.id
+        assert turn.conversation.id is not None
         if action is Action.ANSWER and article_id is not None:
+            self.offer_streaks.settled(turn.conversation.id)
             turn.conversation.misses = 0
             article = matcher.kb.get(article_id)
             assert article is not None
@@ -358,10 +362,11 @@ class Puente:
             return turn.replies.append(answer)
         if action is Action.CLARIFY:
             articles = [a for a in map(matcher.kb.get, result.suggestions) if a is not None]
-            return turn.say(
-                turn.t.gettext("clarify"),
-                (*self._article_buttons(articles, turn.t.locale), *self._human_button(turn.t)),
-            )
+            buttons = self._article_buttons(articles, turn.t.locale)
+            person = self._human_button(turn.t)
+            if self.offer_streaks.offered(turn.conversation.id):
+                return turn.say(turn.t.gettext("clarify"), (*person, *buttons))
+            return turn.say(turn.t.gettext("clarify"), (*buttons, *person))
         turn.conversation.misses += 1
         if turn.conversation.misses >= self.policy.max_misses:
             return self._escalate(turn, reasons=(Reason(NO_KB_ANSWER),))

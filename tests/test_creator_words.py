@@ -75,3 +75,12 @@ def test_language_switches_after_two_messages_unless_chosen() -> None:
     assert message_locale(streaks, 1, "es", False, text) == ("en", True)
     assert message_locale(streaks, 2, "es", True, text) == ("es", False)
     assert message_locale(streaks, 3, "es", False, "/idioma en") == ("es", False)
+
+
+def test_two_offers_without_a_pick_put_a_person_first(tmp_path: Path) -> None:
+    stdin = lines("no puedo hacer live", "mi directo va a tirones")
+    chat = puente(tmp_path, "chat", stdin=stdin)
+    assert chat.returncode == 0, chat.stderr
+    first, second = replies(chat.stdout)
+    assert "1) Hablar con un agente" not in first and "Hablar con un agente" in first
+    assert "1) Hablar con un agente" in second and "  2) " in second
