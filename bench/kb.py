@@ -623,7 +623,8 @@ def footnotes(results: Sequence[SystemResult], queries: Sequence[Query], repeat:
         notes.append(
             "- puente: `Matcher(kb, encoder=SentenceEncoder())` with the default policy, as "
             "shipped (`puente kb match`); top-1 = its best-ranked article whatever it decides. "
-            "The encoder is consulted only when the words alone are not a clear win. Before "
+            "Every message is embedded (the learned decision reads its cosines, prototypes "
+            "and scope; `handlers/kb/matching/data/decision.json`). Before "
             "the timed build, the KB's questions are embedded into Puente's on-disk cache "
             f"({CACHE_DIR / 'puente'}) as `puente kb embed` does (only the first run embeds; "
             "'+N s embedding' says how long it took); Build s reads them from there. "
