@@ -133,11 +133,12 @@ class MatchingSettings(_Group):
 
     kb_path: Path = Field(SHIPPED_KB, validation_alias=_env("PUENTE_KB_PATH"))
     default_locale: str = Field("es", validation_alias=_env("PUENTE_DEFAULT_LOCALE"))
-    answer_threshold: float = Field(
-        50.0, ge=0, le=100, validation_alias=_env("PUENTE_ANSWER_THRESHOLD")
+    # Percent probabilities of the learned KB decision; unset = the shipped model's tuned ones.
+    answer_threshold: float | None = Field(
+        None, ge=0, le=100, validation_alias=_env("PUENTE_ANSWER_THRESHOLD")
     )
-    clarify_threshold: float = Field(
-        35.0, ge=0, le=100, validation_alias=_env("PUENTE_CLARIFY_THRESHOLD")
+    clarify_threshold: float | None = Field(
+        None, ge=0, le=100, validation_alias=_env("PUENTE_CLARIFY_THRESHOLD")
     )
     semantic: bool = Field(True, validation_alias=_env("PUENTE_SEMANTIC"))
     triage: bool = Field(True, validation_alias=_env("PUENTE_TRIAGE"))

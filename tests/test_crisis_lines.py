@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from handlers.router import Puente
+from handlers.api import Puente
 from handlers.triage.classifier import Rule, Triager
 from handlers.triage.safety import crisis_file, crisis_lines
 from tests.conftest import Creator

@@ -12,10 +12,10 @@ import pytest
 from openpyxl import load_workbook
 from sqlmodel import Session
 
+from handlers.api import Puente
 from handlers.insights import metrics
 from handlers.insights.report import build_report
 from handlers.kb import gaps
-from handlers.router import Puente
 from handlers.triage.classifier import Rule, Triager
 from tests.conftest import Creator, FakeClock
 

@@ -8,7 +8,13 @@ import pytest
 
 from handlers.kb.articles import Article, KbRow, KnowledgeBase
 from handlers.kb.files import read_kb_file
-from handlers.kb.matching.matcher import Action, Matcher, MatchPolicy, MatchResult
+from handlers.kb.matching.matcher import (
+    LEGACY_ANSWER,
+    Action,
+    Matcher,
+    MatchPolicy,
+    MatchResult,
+)
 from handlers.kb.source import SHIPPED_KB
 
 
@@ -226,7 +232,7 @@ def test_answers_when_over_threshold_and_margin() -> None:
     assert result.action is Action.ANSWER
     assert result.article_id == "gifts"
     assert result.suggestions == ()
-    assert result.score >= MatchPolicy().answer_threshold
+    assert result.score >= LEGACY_ANSWER
 
 
 def test_score_exactly_at_threshold_and_margin_answers() -> None:

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from sqlmodel import Session, select
 
+from handlers.api import Puente
 from handlers.contract.actions import AgentAction, AgentActionKind
-from handlers.router import Puente
 from handlers.storage.models import Escalation, Page
 from handlers.triage.classifier import Rule, Triage
 from handlers.triage.learned import LearnedTriager

@@ -17,6 +17,7 @@ from handlers.common.text import clean
 from handlers.common.utc import as_utc
 from handlers.contract.actions import SURVEY_PAYLOAD, ActionRejected, AgentAction, AgentActionKind
 from handlers.contract.messages import OutgoingMessage, Suggestion
+from handlers.contract.priority import Priority
 from handlers.contract.results import EscalationChanged, HandlerResult
 from handlers.contract.roles import ThreadRole
 from handlers.conversation.policy import ConversationPolicy

@@ -17,10 +17,11 @@ from handlers.common.utc import as_utc
 from handlers.contract.actions import SURVEY_PAYLOAD
 from handlers.contract.messages import IncomingMessage
 from handlers.contract.results import HandlerResult
-from handlers.conversation import offers
+from handlers.conversation import offers, smalltalk
 from handlers.conversation.commands import LANGUAGE_BUTTONS, Commands
 from handlers.conversation.context import Turn
 from handlers.conversation.intents import Intent, detect
+from handlers.conversation.language import LanguageStreaks, message_locale
 from handlers.conversation.policy import ConversationPolicy
 from handlers.conversation.states import Event, bot_answers, next_state
 from handlers.kb.answers import KbAnswers
@@ -62,6 +63,7 @@ class TurnTaker:
         self.opener = opener
         self.answers = answers
         self.commands = commands
+        self.language_streaks = LanguageStreaks()
 
     def handle(self, message: IncomingMessage, *, inbox_row: int | None = None) -> HandlerResult:
         """Store the message, decide, and store the replies (the outbox) in one transaction.
@@ -104,8 +106,13 @@ class TurnTaker:
         """The turn's replies and effects, with the replies added to the session's outbox."""
         creator, conversation, inbound = received
         text = offers.picked(session, inbound, text) or text
-        t = translator(creator.locale)
-        turn = Turn(session, creator, conversation, t, text, message, inbound)
+        assert creator.id is not None
+        locale, switch = message_locale(
+            self.language_streaks, creator.id, creator.locale, creator.locale_chosen, text
+        )
+        if switch:
+            creator.locale = locale
+        turn = Turn(session, creator, conversation, translator(locale), text, message, inbound)
         if self._flooding(turn):
             self._warn_once(turn)
         else:
@@ -239,4 +246,6 @@ class TurnTaker:
             return turn.say(turn.t.gettext(key))
         if intent in SMALL_TALK:
             return turn.say(turn.t.gettext(SMALL_TALK[intent]))
+        if (small_talk := smalltalk.reply_key(turn.text)) is not None:
+            return turn.say(turn.t.gettext(small_talk))
         self.answers.answer(turn)

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from handlers.common.utc import as_utc
 from handlers.conversation.intents import detect
-from handlers.kb.matching.matcher import Matcher
+from handlers.kb.matching.matcher import LEGACY_CLARIFY, Matcher
 from handlers.storage.models import Conversation, Creator, Escalation
 
 GENERIC_CATEGORIES = frozenset({"human_request", "complaint", "none", ""})
@@ -49,7 +49,7 @@ def topic_of(category: str, summary: str, locale: str, matcher: Matcher | None) 
         if not line.strip() or detect(line) is not None:
             continue
         ranked = matcher.rank(line, locale)
-        if ranked and ranked[0][1] >= matcher.policy.clarify_threshold:
+        if ranked and ranked[0][1] >= LEGACY_CLARIFY:
             article = matcher.kb.get(ranked[0][0])
             if article is not None and article.category:
                 return article.category

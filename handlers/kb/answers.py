@@ -8,6 +8,7 @@ from handlers.common.i18n import N_
 from handlers.contract.ids import ARTICLE_PAYLOAD, parse_article_payload
 from handlers.contract.messages import OutgoingMessage, Suggestion
 from handlers.conversation.context import Turn
+from handlers.conversation.offer_streaks import OfferStreaks
 from handlers.kb.articles import Article
 from handlers.kb.matching.matcher import Action
 from handlers.kb.source import KbSource
@@ -19,6 +20,7 @@ class KbAnswers:
         self.kb = kb
         self.max_misses = max_misses
         self.opener = opener
+        self.offer_streaks = OfferStreaks()
 
     def answer(self, turn: Turn) -> None:
         chosen = self._chosen_article(turn.text)
@@ -28,7 +30,9 @@ class KbAnswers:
             action, article_id = result.action, result.article_id
         else:
             action, article_id = Action.ANSWER, chosen.id
+        assert turn.conversation.id is not None
         if action is Action.ANSWER and article_id is not None:
+            self.offer_streaks.settled(turn.conversation.id)
             turn.conversation.misses = 0
             article = matcher.kb.get(article_id)
             assert article is not None
@@ -36,8 +40,10 @@ class KbAnswers:
             return turn.replies.append(answer)
         if action is Action.CLARIFY:
             articles = [a for a in map(matcher.kb.get, result.suggestions) if a is not None]
-            buttons = (*_article_buttons(articles, turn.t.locale), *turn.human_button())
-            return turn.say(turn.t.gettext("clarify"), buttons)
+            buttons = _article_buttons(articles, turn.t.locale)
+            if self.offer_streaks.offered(turn.conversation.id):  # no pick twice: person first
+                return turn.say(turn.t.gettext("clarify"), (*turn.human_button(), *buttons))
+            return turn.say(turn.t.gettext("clarify"), (*buttons, *turn.human_button()))
         turn.conversation.misses += 1
         if turn.conversation.misses >= self.max_misses:
             return self.opener.escalate(turn, reasons=(Reason(NO_KB_ANSWER),))

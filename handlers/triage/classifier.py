@@ -58,7 +58,6 @@ from handlers.triage.verdicts import (  # re-exported: bench and tests import th
     Rule,
     Triage,
 )
-from handlers.triage.model import Confidence
 
 log = logging.getLogger(__name__)
 

@@ -39,6 +39,9 @@ class Triage:
     # a possible P1 is a P1 case for a person to confirm, without paging
     confidence: Confidence = Confidence.CONFIDENT
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "priority", Priority(self.priority))  # "P1" from a data file
+
     def texts(self, locale: str = "en") -> list[str]:
         """The reasons in words (English by default: ``puente triage``'s machine interface)."""
         t = translator(locale)

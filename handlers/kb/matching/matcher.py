@@ -23,6 +23,14 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from handlers.kb.articles import KnowledgeBase
+from handlers.kb.matching.decision import (
+    DecisionModel,
+    Judgement,
+    Signals,
+    judge,
+    shipped_model,
+    verbatim,
+)
 from handlers.kb.matching.normalize import CONCEPT_PREFIX, Normalizer, normalizer
 from handlers.kb.matching.semantic import SemanticIndex, SentenceEncoder
 
@@ -37,6 +45,8 @@ FUZZY_CUTOFF = 84.0
 UNRELATED_COSINE = 0.3
 SAME_MEANING_COSINE = 0.9
 SEMANTIC_CHARS = 300
+LEGACY_ANSWER = 50.0  # the previous decision's thresholds on raw scores
+LEGACY_CLARIFY = 35.0
 SEMANTIC_ALSO = 10  # the best lexical articles always get a cosine, shortlisted or not
 
 
@@ -48,11 +58,17 @@ class Action(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class MatchPolicy:
-    """Scores are 0..100. Answer when the best article reaches ``answer_threshold`` and leads the
-    next by ``margin``; offer up to ``max_suggestions`` articles above ``clarify_threshold``."""
+    """With the encoder, the learned decision (:mod:`.decision`) applies: answer when the
+    probability that the best article is right reaches ``answer_threshold`` (percent), offer up
+    to ``max_suggestions`` articles when the probability that the message is in scope reaches
+    ``clarify_threshold``; ``None`` means the thresholds tuned with the shipped model.
 
-    answer_threshold: float = 50.0
-    clarify_threshold: float = 35.0
+    Words only (no encoder), the previous rule applies to raw scores 0..100: answer when the best
+    article reaches ``answer_threshold`` (default 50) and leads the next by ``margin``; offer the
+    articles above ``clarify_threshold`` (default 35)."""
+
+    answer_threshold: float | None = None
+    clarify_threshold: float | None = None
     margin: float = 4.0
     max_suggestions: int = 3
     lexical_weight: float = 0.5
@@ -172,10 +188,13 @@ class Matcher:
         kb: KnowledgeBase,
         policy: MatchPolicy | None = None,
         encoder: SentenceEncoder | None = None,
+        model: DecisionModel | None = None,
     ) -> None:
         self.kb = kb
         self.policy = policy or MatchPolicy()
+        self.model = model or (shipped_model() if encoder is not None else None)
         self.index = LexicalIndex(kb)
+        self.known = frozenset(kb.articles)
         self.semantic: SemanticIndex | None = None
         if encoder is not None:
             new = encoder.missing(self.index.texts)
@@ -189,7 +208,31 @@ class Matcher:
                 self.semantic = SemanticIndex(self.index.owners, self.index.texts, encoder)
 
     def match(self, text: str, locale: str = "es") -> MatchResult:
-        return self.decide(self.rank(text, locale))
+        if self.semantic is None or self.model is None:
+            return self.decide(self.rank(text, locale))
+        signals = self.signals(text, locale)
+        if (article_id := verbatim(signals)) is not None:
+            return MatchResult(Action.ANSWER, article_id, 100.0)
+        return self.decide_learned(judge(self.model, signals, self.known))
+
+    def signals(self, text: str, locale: str = "es") -> Signals:
+        """Lexical scores and cosines (0..1) per article, and the message's embedding."""
+        norm = normalizer(locale)
+        windows = self._windows(norm, text)
+        tokens = len(windows[0])
+        if not tokens:
+            return Signals({}, {}, 0)
+        lexical = self._lexical(windows)
+        if self.semantic is None:
+            return Signals({a: s / 100.0 for a, s in lexical}, {}, tokens)
+        focus = self._focus(norm, text)
+        cosines = self.semantic.similarities(focus, also=[a for a, _ in lexical[:SEMANTIC_ALSO]])
+        embedding = self.semantic.encoder.message_vector(focus)
+        return Signals({a: s / 100.0 for a, s in lexical}, cosines, tokens, embedding)
+
+    def decide_learned(self, judgement: Judgement) -> MatchResult:
+        assert self.model is not None
+        return learned_result(judgement, self.model, self.policy)
 
     def rank(self, text: str, locale: str = "es") -> list[tuple[str, float]]:
         """Articles by score (0..100), best first."""
@@ -306,19 +349,38 @@ class Matcher:
         return list(unique.values())
 
     def decide(self, ranked: list[tuple[str, float]]) -> MatchResult:
-        """Apply the policy to a ranking from :meth:`rank`."""
+        """The previous decision: the policy's thresholds on a ranking from :meth:`rank`."""
         if not ranked:
             return MatchResult(Action.ESCALATE, None, 0.0)
         policy = self.policy
+        answer_at = LEGACY_ANSWER if policy.answer_threshold is None else policy.answer_threshold
+        offer_at = LEGACY_CLARIFY if policy.clarify_threshold is None else policy.clarify_threshold
         top_id, top_score = ranked[0]
         runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
-        if top_score >= policy.answer_threshold and top_score - runner_up >= policy.margin:
+        if top_score >= answer_at and top_score - runner_up >= policy.margin:
             return MatchResult(Action.ANSWER, top_id, top_score)
         suggestions = tuple(
             article_id
             for article_id, score in ranked[: policy.max_suggestions]
-            if score >= policy.clarify_threshold
+            if score >= offer_at
         )
         if suggestions:
             return MatchResult(Action.CLARIFY, None, top_score, suggestions)
         return MatchResult(Action.ESCALATE, None, top_score)
+
+
+def learned_result(judgement: Judgement, model: DecisionModel, policy: MatchPolicy) -> MatchResult:
+    """Answer, offer or decline from the learned model's probabilities; ``score`` is the
+    probability (percent) that the best article is the right one."""
+    if not judgement.ranked:
+        return MatchResult(Action.ESCALATE, None, 0.0)
+    answer, offer = policy.answer_threshold, policy.clarify_threshold
+    answer_at = model.answer_threshold if answer is None else answer / 100.0
+    offer_at = model.offer_threshold if offer is None else offer / 100.0
+    top_id, top = judgement.ranked[0][0], judgement.confidence
+    if top >= answer_at:
+        return MatchResult(Action.ANSWER, top_id, 100.0 * top)
+    if judgement.in_scope >= offer_at:
+        offered = tuple(a for a, _ in judgement.ranked[: policy.max_suggestions])
+        return MatchResult(Action.CLARIFY, None, 100.0 * top, offered)
+    return MatchResult(Action.ESCALATE, None, 100.0 * top)

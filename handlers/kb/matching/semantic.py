@@ -68,6 +68,12 @@ class SentenceEncoder:
         except OSError as exc:
             log.warning("could not write the embedding cache: %s", exc)
 
+    def message_vector(self, text: str) -> np.ndarray:
+        """The unit embedding of one creator message, computed once per text and shared: the
+        matcher (its cosines, its scope model) and triage read the same cached vector, so a
+        message is embedded a single time whoever asks first."""
+        return self.encode(text)
+
     def _encode_one(self, text: str) -> np.ndarray:
         with self._tokens_lock:
             return _unit(self.tokens.encode(text))
