@@ -21,7 +21,7 @@ def test_postgres_runs_without_setting_anything_when_the_server_is_there(
     env = {k: v for k, v in os.environ.items() if k not in {"TEST_DATABASE_URL"}}
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs",
-         "tests/test_kb_source.py", "-k", "postgresql"],
+         "tests/handlers/kb/test_kb_source.py", "-k", "postgresql"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-2000:]

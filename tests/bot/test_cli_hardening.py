@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.bot.test_cli import lines, puente
 from tests.conftest import REPO
-from tests.test_cli import lines, puente
 
 HEADER = "id,locale,category,questions,answer\n"
 

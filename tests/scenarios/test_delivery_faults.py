@@ -24,8 +24,8 @@ from handlers.storage.models import AgentPost, Conversation, Direction, Message
 from tests.fakes.slack_api import FAKE_BOT_TOKEN, FakeSlack
 from tests.fakes.slack_signing import JSON, dm_event, event_callback, signed_headers
 from tests.fakes.telegram_api import FakeTelegram
+from tests.scenarios.test_faults import ServeProcess, free_port, serve_env
 from tests.serving import wait_until
-from tests.test_faults import ServeProcess, free_port, serve_env
 
 QUEUE = "C0ESC"
 SECRET = "delivery-faults-secret"

@@ -10,12 +10,12 @@ import pytest
 from bot.adapters.slack import kit
 from handlers.api import Puente
 from handlers.cases.casework import Routing
+from tests.adapters.slack.test_slack import AGENT, QUEUE, Desk
+from tests.adapters.whatsapp.test_whatsapp import whatsapp_config
 from tests.conftest import FakeClock
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.whatsapp_api import FakeWhatsApp, envelope, message, post_webhook, text_message
 from tests.serving import Service, slack_config, wait_until
-from tests.test_slack import AGENT, QUEUE, Desk
-from tests.test_whatsapp import whatsapp_config
 
 NUMBER = "5491122334455"
 

@@ -8,12 +8,12 @@ from sqlmodel import Session, select
 from bot.adapters.slack import blocks
 from handlers.api import Puente
 from handlers.storage.models import Escalation, EscalationStatus
-from tests import test_slack
+from tests.adapters.slack import test_slack
+from tests.adapters.slack.test_slack import CHAT, SECOND_AGENT, Desk
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_signing import dm_event, event_payload, post_signed
 from tests.fakes.telegram_api import FakeTelegram
 from tests.serving import Service, wait_until
-from tests.test_slack import CHAT, SECOND_AGENT, Desk
 
 # the Slack tests' fixtures: a running service with both fakes, and an agent's desk
 slack_api, telegram_api = test_slack.slack_api, test_slack.telegram_api

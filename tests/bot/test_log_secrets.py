@@ -14,9 +14,9 @@ from sqlalchemy.exc import IntegrityError
 
 from tests.fakes.slack_api import FAKE_BOT_TOKEN, FakeSlack
 from tests.fakes.telegram_api import FakeTelegram
+from tests.scenarios.test_faults import ServeProcess, free_port, serve_env
+from tests.scenarios.test_hostile import post
 from tests.serving import wait_until
-from tests.test_faults import ServeProcess, free_port, serve_env
-from tests.test_hostile import post
 
 WEBHOOK_SECRET = "webhook-secret-Zq81xk"
 SIGNING = "signing-secret-Pp27wv"

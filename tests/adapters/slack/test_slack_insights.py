@@ -18,6 +18,17 @@ from handlers.contract.rich import RichReply
 from handlers.insights import metrics, report
 from handlers.kb.source import SHIPPED_KB, KbSource
 from handlers.storage.models import KbArticle, KbGapDismissal
+from tests.adapters.slack.test_slack import (  # noqa: F401  (fixtures)
+    AGENT,
+    CHAT,
+    OUTSIDER,
+    QUEUE,
+    Desk,
+    desk,
+    service,
+    slack_api,
+    telegram_api,
+)
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_signing import (
     block_actions,
@@ -29,17 +40,6 @@ from tests.fakes.slack_signing import (
 )
 from tests.fakes.telegram_api import FakeTelegram
 from tests.serving import Service, wait_until
-from tests.test_slack import (  # noqa: F401  (fixtures)
-    AGENT,
-    CHAT,
-    OUTSIDER,
-    QUEUE,
-    Desk,
-    desk,
-    service,
-    slack_api,
-    telegram_api,
-)
 
 WITHDRAW = KbSource(path=SHIPPED_KB).kb.get("withdraw-rewards")
 

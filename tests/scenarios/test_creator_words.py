@@ -6,7 +6,7 @@ from pathlib import Path
 
 from handlers.conversation.language import LanguageStreaks, detect, message_locale
 from handlers.conversation.smalltalk import SmallTalk, classify
-from tests.test_cli import lines, puente
+from tests.bot.test_cli import lines, puente
 
 NO_ANSWER = "No encontré una respuesta"
 CASE_OPENED = "Tu caso es el #"

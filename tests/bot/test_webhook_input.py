@@ -20,8 +20,8 @@ from handlers.storage.models import InboundUpdate
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_signing import JSON, dm_event, event_callback, signed_headers
 from tests.fakes.telegram_api import FakeTelegram
+from tests.scenarios.test_hostile import post
 from tests.serving import Service, slack_config, telegram_config, wait_until
-from tests.test_hostile import post
 
 
 def stored_keys(puente: Puente) -> list[str]:

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import create_engine
 
 from bot.outage import REFUSALS
-from tests.test_hostile import TelegramWebhook, telegram_hook  # noqa: F401 (fixture)
+from tests.scenarios.test_hostile import TelegramWebhook, telegram_hook  # noqa: F401 (fixture)
 
 
 class Ticks:

@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from bot.config import Settings
-from tests.test_cli import puente as run_puente
+from tests.bot.test_cli import puente as run_puente
 
 ENVIRONMENT = {
     "TELEGRAM_BOT_TOKEN": "123456789:AAF4k3PuenteTestToken-0123456789abc",

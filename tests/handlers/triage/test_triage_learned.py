@@ -19,8 +19,8 @@ from handlers.triage.classifier import Rule, Triage
 from handlers.triage.learned import LearnedTriager
 from handlers.triage.model import Confidence, Reading, TriageModel
 from handlers.triage.reasons import POSSIBLE_P1, Reason, is_possible
+from tests.bot.test_cli import lines, puente
 from tests.conftest import Creator
-from tests.test_cli import lines, puente
 
 CATEGORIES = ("self_harm", "violent_threat", "harassment", "none")
 
