@@ -126,19 +126,15 @@ def test_contact_numbers_count_only_the_window() -> None:
     assert repeats.contact_numbers(contacts, 3) == {1: 1, 2: 1, 3: 1, 4: 1, 5: 1}
 
 
-def session_of(built: Puente) -> Session:
-    return Session(built.engine)
-
-
 def test_kb_gaps_cluster_what_the_kb_cannot_answer(built: Puente) -> None:
     with Session(built.engine) as session:
         found = gaps.kb_gaps(session, history.MONDAY, history.NOW, built.kb.matcher())
     summary = {(c.locale, c.label): (c.count, c.escalated) for c in found}
     # carla's virtual pet and beto's withdrawal were each asked by one creator: their cases
     assert summary == {("es", "cómo cambio el color del gato virtual"): (2, 0)}
-    everything = gaps.cluster(
-        gaps.gap_questions(session_of(built), history.MONDAY, history.NOW, built.kb.matcher())
-    )
+    with Session(built.engine) as session:  # closed: an open one would block DROP SCHEMA
+        questions = gaps.gap_questions(session, history.MONDAY, history.NOW, built.kb.matcher())
+    everything = gaps.cluster(questions)
     pet = next(c for c in everything if c.locale == "en")
     assert set(pet.examples) == {"can I rename my virtual pet", "how do I rename the virtual pet"}
     assert pet.creators == 1
