@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import random
 import tempfile
@@ -24,6 +25,9 @@ import numpy as np
 
 from bench.onecore import (
     THREAD_VARIABLES,
+    affinity_note,
+    code_version,
+    pin_to_one_cpu,
 )
 from bot.app import build_puente
 from bot.config import Settings
@@ -114,6 +118,7 @@ class RunResult:
     match_s: float
     match_calls: int
     replies: Counter[str] = field(default_factory=Counter)
+    cpu_ms: list[float] = field(default_factory=list)  # this thread's CPU time per message
 
     @property
     def rate(self) -> float:
@@ -121,6 +126,14 @@ class RunResult:
 
     def percentile(self, q: float) -> float:
         return float(np.percentile(self.latencies_ms, q))
+
+    def cpu_percentile(self, q: float) -> float:
+        return float(np.percentile(self.cpu_ms, q))
+
+    @property
+    def cpu_rate(self) -> float:
+        """Messages per CPU second: the rate a quiet core would give."""
+        return 1e3 * self.messages / sum(self.cpu_ms)
 
 
 # -- workload ------------------------------------------------------------------------------
@@ -228,6 +241,7 @@ def run(puente: Puente, messages: Sequence[IncomingMessage]) -> RunResult:
     """Send every message; cases are resolved at once, outside the timed calls and wall time."""
     timer = MatchTimer()
     latencies: list[float] = []
+    cpu: list[float] = []
     kinds: Counter[str] = Counter()
     agent_s = 0.0
     with timed_matching(timer):
@@ -236,13 +250,14 @@ def run(puente: Puente, messages: Sequence[IncomingMessage]) -> RunResult:
             pause = time.perf_counter()
             forget_query_embeddings(puente)
             agent_s += time.perf_counter() - pause
-            sent = time.perf_counter_ns()
+            sent, sent_cpu = time.perf_counter_ns(), time.thread_time_ns()
             result = puente.handle_message(message)
             latencies.append((time.perf_counter_ns() - sent) / 1e6)
+            cpu.append((time.thread_time_ns() - sent_cpu) / 1e6)
             kinds[reply_kind(result)] += 1
             agent_s += resolve_cases(puente, result)
         wall = time.perf_counter() - started - agent_s
-    return RunResult(len(messages), wall, latencies, timer.seconds, timer.calls, kinds)
+    return RunResult(len(messages), wall, latencies, timer.seconds, timer.calls, kinds, cpu)
 
 
 def build(database: Path, *, semantic: bool) -> Puente:
@@ -259,8 +274,9 @@ def build(database: Path, *, semantic: bool) -> Puente:
 
 def table(results: dict[str, RunResult], creators: int, per_creator: int) -> list[str]:
     lines = [
-        "| matching | messages | creators x messages | msgs/s | p50 ms | p99 ms | max ms |",
-        "|---|---:|---|---:|---:|---:|---:|",
+        "| matching | messages | creators x messages | msgs/s | p50 ms | p99 ms | max ms "
+        "| CPU msgs/s | CPU p50 ms | CPU p99 ms |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, result in results.items():
         p50, p99 = result.percentile(50), result.percentile(99)
@@ -269,7 +285,8 @@ def table(results: dict[str, RunResult], creators: int, per_creator: int) -> lis
         lines.append(
             f"| {name} | {result.messages} | {creators} x {per_creator} "
             f"| {result.rate:.0f} {rate_mark} | {p50:.2f} | {p99:.2f} {p99_mark} "
-            f"| {max(result.latencies_ms):.2f} |"
+            f"| {max(result.latencies_ms):.2f} | {result.cpu_rate:.0f} "
+            f"| {result.cpu_percentile(50):.2f} | {result.cpu_percentile(99):.2f} |"
         )
     return lines
 
@@ -289,13 +306,21 @@ def breakdown(name: str, result: RunResult) -> list[str]:
     ]
 
 
+def load_average() -> str:
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def footnotes(warmup: int) -> list[str]:
     return [
         f"- {TARGET}.",
         f"- Single process, sequential; {', '.join(THREAD_VARIABLES)} = 1 before numpy is "
         f"imported. Fresh temporary SQLite file (WAL), shipped KB ({SHIPPED_KB.name}); "
         f"{warmup} warm-up messages from another creator are not counted. "
-        f"Python {platform.python_version()}, {platform.machine()}.",
+        f"Python {platform.python_version()}, {platform.machine()}{affinity_note()}; "
+        f"{code_version()}.",
+        "- CPU columns: this thread's CPU time per `handle_message` (what a quiet core would "
+        "take); the wall columns include waiting for a shared machine's other processes. "
+        f"Load average (1, 5, 15 min) at the end: {load_average()}.",
         "- Latency: wall time of one `handle_message` call (store, decide, store replies).",
         "- words only: `PUENTE_SEMANTIC=false`; words + meaning: the shipped default, with the "
         "sentence encoder's query cache emptied before every message (no repeated message is "
@@ -317,6 +342,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    pin_to_one_cpu()
     messages = workload(args.creators, args.messages, args.seed)
     results: dict[str, RunResult] = {}
     for name, semantic in (("words only", False), ("words + meaning", True)):
@@ -349,6 +375,9 @@ def as_json(result: RunResult) -> dict[str, Any]:
         "match_s": result.match_s,
         "match_calls": result.match_calls,
         "outcomes": dict(result.replies),
+        "cpu_messages_per_s": result.cpu_rate,
+        "cpu_p50_ms": result.cpu_percentile(50),
+        "cpu_p99_ms": result.cpu_percentile(99),
     }
 
 

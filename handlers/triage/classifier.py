@@ -189,7 +189,8 @@ class Triager:
         text = text[:2000]
         benign = self.benign() if self.benign is not None else None
         parts = (text, *windows(text))
-        return [self._nearest(self.encoder.encode(part), benign, cued) for part in parts]
+        vectors = [self.encoder.message_vector(text), *map(self.encoder.encode, parts[1:])]
+        return [self._nearest(vector, benign, cued) for vector in vectors]
 
     def _nearest(
         self, vector: np.ndarray, benign: Benign | None = None, cued: Set[str] = frozenset()

@@ -80,7 +80,7 @@ class LearnedTriager(Triager):
         if not folded or self.encoder is None:
             return super().classify(text, vip=vip)
         text = text[:MAX_CHARS]
-        vector = self.encoder.encode(text)
+        vector = self.encoder.message_vector(text)
         verdict = self._labelled(vector) or self._decide_learned(text, folded, vector)
         if vip:
             priority, reasons = raise_for_vip(Priority(verdict.priority), verdict.reasons)

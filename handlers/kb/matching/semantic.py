@@ -175,7 +175,7 @@ class SemanticIndex:
         """Best cosine per article, for the shortlist plus the articles in ``also``."""
         if not self.articles:
             return {}
-        query = self.encoder.encode(text)
+        query = self.encoder.message_vector(text)
         if len(self.matrix) <= FULL_SCAN_ROWS:
             best = np.maximum.reduceat(self.matrix @ query, self.starts)
             return dict(zip(self.articles, best.tolist(), strict=True))
