@@ -14,6 +14,7 @@ from handlers.common.utc import utcnow
 from handlers.contract.actions import AgentAction, AgentActionKind
 from handlers.contract.priority import Priority
 from handlers.kb import variants
+from handlers.kb.articles import Article, KnowledgeBase
 from handlers.kb.source import SHIPPED_KB, KbSource
 from handlers.storage.models import (
     Direction,
@@ -154,3 +155,14 @@ def _inbound(session: Session, text: str, priority: Priority) -> Message:
         text=text,
         priority=priority.value,
     )
+
+
+def test_learned_words_never_become_a_buttons_label() -> None:
+    kb = KnowledgeBase({"a": Article("a", "", {"es": ("¿Cómo saco la clave?",)}, {"es": "x"})})
+    learned = variants.Learned({("a", "en"): ("how do i get the key",), ("a", "es"): ("la key",)})
+    article = learned.applied_to(kb).get("a")
+    assert article is not None
+    assert article.title("en") == article.title("es") == "¿Cómo saco la clave?"
+    assert "how do i get the key" in article.questions["en"]
+    assert "la key" in article.questions["es"]
+    assert kb.get("a").questions == {"es": ("¿Cómo saco la clave?",)}  # type: ignore[union-attr]

@@ -53,9 +53,10 @@ class Learned:
             questions = dict(article.questions)
             for (learned_id, locale), extra in self.questions.items():
                 if learned_id == article_id:
-                    known = {fold(q) for q in questions.get(locale, ())}
-                    new = tuple(q for q in extra if fold(q) not in known)
-                    questions[locale] = (*questions.get(locale, ()), *new)
+                    # a creator's words never become a button's label: the title stays first
+                    current = questions.get(locale) or (article.title(locale),)
+                    known = {fold(q) for q in current}
+                    questions[locale] = (*current, *(q for q in extra if fold(q) not in known))
             articles[article_id] = Article(
                 article_id, article.category, questions, dict(article.answers)
             )
