@@ -143,8 +143,8 @@ def _review(args: argparse.Namespace, settings: Settings) -> int:
         pending = kb_review.drafts(session)
         missing = gaps.kb_gaps(session, since, until, kb.matcher())
         if args.list:
-            _print_list(pending, missing, t, as_json=args.json)
-            cli_variants.print_pending(session, t, as_json=args.json)
+            learned = cli_variants.print_pending(session, t, as_json=args.json)
+            _print_list(pending, missing, t, as_json=args.json, more=learned)
             return 0
         try:
             if cli_variants.is_variant_ident(args.approve or args.reject):
@@ -153,6 +153,7 @@ def _review(args: argparse.Namespace, settings: Settings) -> int:
             elif args.approve or args.reject:
                 _decide(session, args, pending, missing, t)
             else:
+                cli_variants.interactive(session, t, lambda p: _ask(input, p))
                 _interactive(session, pending, missing, t)
         except ReviewError as exc:
             print(t.gettext("review_error", reason=str(exc)), file=sys.stderr)
@@ -162,7 +163,12 @@ def _review(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _print_list(
-    pending: list[kb_review.Draft], missing: list[gaps.GapCluster], t: Translator, *, as_json: bool
+    pending: list[kb_review.Draft],
+    missing: list[gaps.GapCluster],
+    t: Translator,
+    *,
+    as_json: bool,
+    more: int = 0,
 ) -> None:
     if as_json:
         for draft in pending:
@@ -177,7 +183,7 @@ def _print_list(
                    "examples": list(gap.examples)}  # fmt: skip
             print(json.dumps(row, ensure_ascii=False))
         return
-    if not pending and not missing:
+    if not pending and not missing and not more:
         print(t.gettext("review_nothing"))
     for draft in pending:
         print(_describe_draft(draft, t))

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from sqlmodel import Session
 
@@ -71,3 +72,17 @@ def _ids(session: Session, ident: str) -> list[int]:
         return [int(part.strip().removeprefix(PREFIX)) for part in ident.split(",")]
     except ValueError as exc:
         raise ReviewError(f"not a variant id: {ident!r}") from exc
+
+
+def interactive(session: Session, t: Translator, ask: Callable[[str], str]) -> None:
+    """One pending variant at a time: [a]pprove, [r]eject, [s]kip; [q]uit moves on to drafts.
+    ``ask`` answers "q" at the end of input."""
+    for row in variants.pending(session):
+        assert row.id is not None
+        print(describe(row, t))
+        choice = ask(t.gettext("review_variant_prompt")).strip().casefold()[:1]
+        if choice == "q":
+            return
+        if choice in ("a", "r"):
+            variants.review(session, [row.id], approve=choice == "a", now=utcnow())
+            session.commit()

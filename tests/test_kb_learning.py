@@ -3,6 +3,7 @@ agent's send, waits for review; once approved it answers the next creator withou
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
@@ -166,3 +167,16 @@ def test_learned_words_never_become_a_buttons_label() -> None:
     assert "how do i get the key" in article.questions["en"]
     assert "la key" in article.questions["es"]
     assert kb.get("a").questions == {"es": ("¿Cómo saco la clave?",)}  # type: ignore[union-attr]
+
+
+def test_interactive_review_approves_and_rejects_one_at_a_time(
+    live: Puente, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pick(Creator(live, chat_id="ana"), WORDING)
+    pick(Creator(live, chat_id="beto"), OTHER)
+    assert main(["kb", "review", "--list"]) == 0
+    shown = capsys.readouterr().out
+    assert WORDING in shown and OTHER in shown and "No hay nada pendiente" not in shown
+    monkeypatch.setattr("sys.stdin", io.StringIO("a\nr\n"))
+    assert main(["kb", "review"]) == 0
+    assert [v.status for v in stored(live)] == [VariantStatus.APPROVED, VariantStatus.REJECTED]
