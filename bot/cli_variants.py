@@ -60,7 +60,7 @@ def decide(session: Session, ident: str, t: Translator, *, approve: bool) -> int
     changed = variants.review(session, ids, approve=approve, now=utcnow())
     if not changed:
         raise ReviewError(f"no pending variant {ident!r} (see --list)")
-    key = "review_variants_approved" if approve else "review_variants_rejected"
+    key = N_("review_variants_approved") if approve else N_("review_variants_rejected")
     print(t.gettext(key, count=t.number(len(changed))))
     return len(changed)
 
