@@ -16,6 +16,7 @@ from handlers.contract.actions import AgentAction, AgentActionKind
 from handlers.contract.priority import Priority
 from handlers.kb import variants
 from handlers.kb.articles import Article, KnowledgeBase
+from handlers.kb.matching.matcher import MatchPolicy
 from handlers.kb.source import SHIPPED_KB, KbSource
 from handlers.storage.models import (
     Direction,
@@ -180,3 +181,19 @@ def test_interactive_review_approves_and_rejects_one_at_a_time(
     monkeypatch.setattr("sys.stdin", io.StringIO("a\nr\n"))
     assert main(["kb", "review"]) == 0
     assert [v.status for v in stored(live)] == [VariantStatus.APPROVED, VariantStatus.REJECTED]
+
+
+def test_picking_an_offered_button_by_its_number_learns_the_question(
+    puente: Puente,
+) -> None:
+    puente.kb = KbSource(
+        path=SHIPPED_KB, engine=puente.engine, policy=MatchPolicy(answer_threshold=101,
+        clarify_threshold=10),
+    )  # fmt: skip
+    ana = Creator(puente, chat_id="ana")
+    offered = ana.says("quiero retirar mis diamantes ya")
+    first = offered.replies[0].suggestions[0].payload.removeprefix("kb:")
+    picked = ana.says("1")
+    assert picked.replies[0].article_id == first
+    [variant] = stored(puente)
+    assert (variant.text, variant.article_id) == ("quiero retirar mis diamantes ya", first)
