@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlmodel import Session
 
+from bot import cli_variants
 from bot.app import encoder, match_policy
 from bot.config import Settings
 from bot.progress import progress
@@ -70,7 +71,10 @@ def add_commands(
     review.add_argument("--locale", choices=SUPPORTED_LOCALES, default=None)
     review.add_argument("--list", action="store_true", help="list drafts and gaps, then exit")
     review.add_argument("--json", action="store_true", help="with --list: one JSON per line")
-    review.add_argument("--approve", metavar="ID", help="publish a draft (d12) or gap (g1a2b…)")
+    review.add_argument(
+        "--approve", metavar="ID",
+        help="publish a draft (d12) or gap (g1a2b…); variants: v3, v3,v4 or 'variants' (all)",
+    )  # fmt: skip
     review.add_argument("--reject", metavar="ID", help="drop a draft or dismiss a gap")
     review.add_argument("--question", help="question variants, separated by |")
     review.add_argument("--answer", help="the answer (required to approve a gap)")
@@ -139,12 +143,17 @@ def _review(args: argparse.Namespace, settings: Settings) -> int:
         pending = kb_review.drafts(session)
         missing = gaps.kb_gaps(session, since, until, kb.matcher())
         if args.list:
-            _print_list(pending, missing, t, as_json=args.json)
+            learned = cli_variants.print_pending(session, t, as_json=args.json)
+            _print_list(pending, missing, t, as_json=args.json, more=learned)
             return 0
         try:
-            if args.approve or args.reject:
+            if cli_variants.is_variant_ident(args.approve or args.reject):
+                approve = bool(args.approve)
+                cli_variants.decide(session, args.approve or args.reject, t, approve=approve)
+            elif args.approve or args.reject:
                 _decide(session, args, pending, missing, t)
             else:
+                cli_variants.interactive(session, t, lambda p: _ask(input, p))
                 _interactive(session, pending, missing, t)
         except ReviewError as exc:
             print(t.gettext("review_error", reason=str(exc)), file=sys.stderr)
@@ -154,7 +163,12 @@ def _review(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _print_list(
-    pending: list[kb_review.Draft], missing: list[gaps.GapCluster], t: Translator, *, as_json: bool
+    pending: list[kb_review.Draft],
+    missing: list[gaps.GapCluster],
+    t: Translator,
+    *,
+    as_json: bool,
+    more: int = 0,
 ) -> None:
     if as_json:
         for draft in pending:
@@ -169,7 +183,7 @@ def _print_list(
                    "examples": list(gap.examples)}  # fmt: skip
             print(json.dumps(row, ensure_ascii=False))
         return
-    if not pending and not missing:
+    if not pending and not missing and not more:
         print(t.gettext("review_nothing"))
     for draft in pending:
         print(_describe_draft(draft, t))

@@ -22,6 +22,7 @@ from handlers.contract.results import EscalationChanged, HandlerResult
 from handlers.contract.roles import ThreadRole
 from handlers.conversation.policy import ConversationPolicy
 from handlers.conversation.states import Event, next_state
+from handlers.kb import variants
 from handlers.kb.source import KbSource
 from handlers.oncall import paging
 from handlers.oncall.timers import Timekeeper
@@ -35,6 +36,7 @@ from handlers.storage.models import (
     KbArticle,
     Sender,
     TriageExample,
+    VariantSource,
 )
 from handlers.triage.classifier import PRIORITIES, Triager
 from handlers.triage.reasons import confirmed, is_possible
@@ -235,6 +237,15 @@ class AgentDesk:
             role=ThreadRole.KB_SENT,
             agent=action.agent_id,
             article=article.id,
+        )
+        wording = variants.wording_before(session, conversation_id=case.conversation_id)
+        variants.learn(
+            session,
+            wording,
+            article_id=article.id,
+            locale=t.locale,
+            source=VariantSource.AGENT,
+            now=self.now,
         )
         answer = OutgoingMessage(article.answer(t.locale), article_id=article.id)
         return [answer], Sender.AGENT

@@ -9,9 +9,11 @@ from handlers.contract.ids import ARTICLE_PAYLOAD, parse_article_payload
 from handlers.contract.messages import OutgoingMessage, Suggestion
 from handlers.conversation.context import Turn
 from handlers.conversation.offer_streaks import OfferStreaks
+from handlers.kb import variants
 from handlers.kb.articles import Article
 from handlers.kb.matching.matcher import Action
 from handlers.kb.source import KbSource
+from handlers.storage.models import VariantSource
 from handlers.triage.reasons import NO_KB_ANSWER, Reason
 
 
@@ -30,6 +32,7 @@ class KbAnswers:
             action, article_id = result.action, result.article_id
         else:
             action, article_id = Action.ANSWER, chosen.id
+            self._learn_wording(turn, chosen.id)
         assert turn.conversation.id is not None
         if action is Action.ANSWER and article_id is not None:
             self.offer_streaks.settled(turn.conversation.id)
@@ -50,6 +53,22 @@ class KbAnswers:
         # a complaint the KB can't answer deserves an apology and a person, not "rephrase it"
         key = N_("no_answer_complaint") if turn.inbound.category == "complaint" else N_("no_answer")
         turn.say(turn.t.gettext(key), turn.human_button())
+
+    @staticmethod
+    def _learn_wording(turn: Turn, article_id: str) -> None:
+        """The question the creator asked before picking becomes a pending variant."""
+        assert turn.conversation.id is not None and turn.inbound.id is not None
+        wording = variants.wording_before(
+            turn.session, conversation_id=turn.conversation.id, before_id=turn.inbound.id
+        )
+        variants.learn(
+            turn.session,
+            wording,
+            article_id=article_id,
+            locale=turn.t.locale,
+            source=VariantSource.PICK,
+            now=turn.inbound.created_at,
+        )
 
     def _chosen_article(self, text: str) -> Article | None:
         article_id = parse_article_payload(text)

@@ -14,6 +14,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from handlers.kb import variants
 from handlers.kb.articles import KnowledgeBase
 from handlers.kb.files import KbFormatError, read_kb_file
 from handlers.kb.matching.matcher import Matcher, MatchPolicy
@@ -77,7 +78,7 @@ class KbSource:
         db_version: object = None
         if self.engine is not None:
             with Session(self.engine) as session:
-                db_version = store.kb_version(session)
+                db_version = (store.kb_version(session), variants.version(session))
         return (file_version, db_version)
 
     def _reload(self, version: tuple[object, ...]) -> None:
@@ -100,7 +101,7 @@ class KbSource:
         log.info("KB loaded: %d articles", len(kb))
 
     def _load(self, *, with_file: bool = True) -> KnowledgeBase:
-        """The KB file merged with the database's published articles."""
+        """The KB file merged with the database's published articles and approved variants."""
         rows = []
         if with_file and self.path is not None:
             if not self.path.exists():
@@ -110,4 +111,5 @@ class KbSource:
         if self.engine is not None:
             with Session(self.engine) as session:
                 kb = kb.merged(store.published_articles(session))
+                kb = variants.approved(session).applied_to(kb)
         return kb

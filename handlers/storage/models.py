@@ -236,3 +236,34 @@ class KbGapDismissal(SQLModel, table=True):
     label: str = Field(default="", sa_column=Column(Text, nullable=False))
     reviewer: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class VariantStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class VariantSource(StrEnum):
+    """How the wording was tied to the article: the creator picked it, or an agent sent it."""
+
+    PICK = "pick"
+    AGENT = "agent"
+
+
+class KbVariant(SQLModel, table=True):
+    """A creator's wording learned as a question variant of an article: pending until a person
+    approves it (``puente kb review``); approved ones join the article's questions."""
+
+    __table_args__ = (UniqueConstraint("article_id", "locale", "folded"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    article_id: str = Field(index=True)
+    locale: str
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    folded: str = Field(max_length=500)
+    source: VariantSource = VariantSource.PICK
+    status: VariantStatus = Field(default=VariantStatus.PENDING, index=True)
+    conversation_id: int | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    reviewed_at: datetime | None = None
