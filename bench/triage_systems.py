@@ -18,7 +18,6 @@ from handlers.kb.files import read_kb_file
 from handlers.kb.matching.semantic import SentenceEncoder
 from handlers.kb.source import SHIPPED_KB
 from handlers.triage.classifier import (
-    DATA,
     PRIORITIES,
     Benign,
     Triage,
@@ -28,6 +27,7 @@ from handlers.triage.classifier import (
     load_rules,
 )
 from handlers.triage.learned import LearnedTriager
+from handlers.triage.loading import DATA
 from handlers.triage.model import TriageModel
 from handlers.triage.reasons import Reason
 
