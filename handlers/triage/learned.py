@@ -34,8 +34,8 @@ from handlers.triage.classifier import (
     Rule,
     Triage,
     Triager,
-    _quote,
     prepare,
+    quote,
     windows,
 )
 from handlers.triage.model import Confidence, Reading, TriageModel
@@ -154,7 +154,7 @@ class LearnedTriager(Triager):
             return Reason(category=category)
         scores = self.matrix[mine] @ vector
         best = int(mine[int(np.argmax(scores))])
-        return Reason("", "", category, float(scores.max()), _quote(self.examples[best].text))
+        return Reason("", "", category, float(scores.max()), quote(self.examples[best].text))
 
     def _rows_of(self, category: str) -> np.ndarray:
         """The example rows of ``category`` (recounted when an agent's label was learned)."""
@@ -174,7 +174,7 @@ class LearnedTriager(Triager):
         if scores[best] < SAME_MESSAGE:
             return None
         example = self.examples[self.shipped_examples + best]
-        reason = Reason(AGENT_LABEL, _quote(example.text), example.category, float(scores[best]))
+        reason = Reason(AGENT_LABEL, quote(example.text), example.category, float(scores[best]))
         return Triage(PRIORITIES[example.category], example.category, (reason,))
 
 
