@@ -28,9 +28,9 @@ from handlers.triage.classifier import (
     load_cues,
     load_examples,
     load_rules,
-    shipped,
     windows,
 )
+from handlers.triage.learned import shipped
 from handlers.triage.reasons import Reason
 
 CLOSE = CRITICAL_SIMILARITY + 0.05

@@ -38,7 +38,6 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Sequence, Set
-from functools import cache
 
 import numpy as np
 
@@ -100,7 +99,6 @@ __all__ = [
     "load_rules",
     "prepare",
     "quote",
-    "shipped",
     "windows",
 ]
 
@@ -272,19 +270,3 @@ class Triager:
                 seen = next((reason for cued, reason in cues if cued == category), None)
                 return category, (nearest.reason(category, seen=seen),)
         return "none", ()
-
-
-@cache
-def shipped(encoder: SentenceEncoder | None = None) -> Triager:
-    """The triager built from the shipped data files (once per encoder): the learned reader
-    when its model loads and an encoder is given, else rules and examples alone."""
-    from handlers.triage.learned import LearnedTriager
-    from handlers.triage.model import load_model
-
-    rules, idioms = load_rules()
-    model = load_model() if encoder is not None else None
-    if model is not None:
-        return LearnedTriager(
-            rules, idioms, load_examples(), encoder, cues=load_cues(), model=model
-        )
-    return Triager(rules, idioms, load_examples(), encoder, cues=load_cues())
