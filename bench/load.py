@@ -13,7 +13,11 @@ front of several web processes.
 Each creator writes, waits for the bot's reply, reads (``--think`` seconds, so the one-message-
 a-second-per-chat pacing isn't what is measured) and writes again. ``--escalate`` of the
 creators end by asking for a person: the case card appears in Slack, the simulated agent takes
-it and replies in its thread, and that reply must reach the creator on Telegram.
+it and replies in its thread, and that reply must reach the creator on Telegram. Creators ask
+the shipped KB's questions; a few of its variants tell of an incident ("me hackearon la
+cuenta", "alguien me está acosando en mis lives"), and a creator who sends one is due a case
+too (``DISCLOSURE``). Both kinds of case are planned; any other case is unplanned, and the
+report prints why each case opened (triage P1/P2 and category, asked for a person, KB misses).
 
 Lost: a creator's message not stored, or a reply stored but never received; duplicated: a reply
 received more often than stored (or a case card posted twice). Both must be 0. Latency: the
@@ -72,6 +76,16 @@ ESCALATION_TEXT = "quiero hablar con una persona del equipo, por favor"
 AGENT_TEXT = "Hola, soy Lucía del equipo de soporte: ya estoy revisando tu caso."
 WEBHOOK_SECRET = "puente-load-webhook-secret"
 HUMAN_WORDS = re.compile(r"agente|persona|humano|soporte|agent|person|human|support", re.I)
+# The KB's variants in which a creator tells of an incident that happened to them (account
+# hacked, stolen or used by someone else, harassment, bullying, a scam): a support lead opens a
+# case for each, so the workload plans one. How-to variants ("¿cómo recupero una cuenta
+# robada?", "¿cómo denuncio a un usuario?") plan none. Read off the shipped KB, not off triage.
+DISCLOSURE = re.compile(
+    r"^(?!.*\b(?:c[oó]mo|how)\b).*(?:hacke|robaron|stolen"
+    r"|alguien (?:m[aá]s )?(?:entr[oó]|est[aá] usando)|someone (?:else is using|got into)"
+    r"|acosando|harassing|bullying|me estaf[oó])",
+    re.I,
+)
 AGENT_DELAY_S = 1.0  # an agent reads the card before acting (and its thread exists by then)
 REPLY_TIMEOUT_S = 30.0
 CARD_NAME = re.compile(r"Creator (\d+)")
@@ -91,7 +105,8 @@ PROCESSES: tuple[tuple[str, tuple[str, ...]], ...] = (
 class Creator:
     chat: int
     texts: list[str]
-    escalates: bool
+    escalates: bool  # asks for a person at the end
+    discloses: bool = False  # tells of an incident (see DISCLOSURE): a case is due
     sent: int = 0
     sent_at: float = 0.0
     waiting: bool = False
@@ -99,6 +114,10 @@ class Creator:
     unanswered: int = 0
     escalated: bool = False  # a case was opened: the creator now waits for the agent
     agent_replied: bool = False
+
+    @property
+    def plans_case(self) -> bool:
+        return self.escalates or self.discloses
 
 
 @dataclass
@@ -110,6 +129,7 @@ class Outcome:
     latencies: list[float]
     escalations: int
     planned: int
+    unplanned: int  # cases of creators who neither asked for a person nor told of an incident
     agent_replies: int
     unanswered: int
     lost: int
@@ -220,7 +240,8 @@ def make_creators(count: int, per_creator: int, escalate: float, seed: int) -> l
         texts = [rng.choice(pool) for _ in range(per_creator)]
         if n in escalating:
             texts[-1] = ESCALATION_TEXT
-        creators.append(Creator(FIRST_CHAT + n, texts, n in escalating))
+        discloses = any(DISCLOSURE.search(text) for text in texts)
+        creators.append(Creator(FIRST_CHAT + n, texts, n in escalating, discloses))
     return creators
 
 
@@ -419,12 +440,16 @@ def account(
             .order_by(col(Message.id))
         ).all()
         escalations = session.exec(select(func.count(col(Escalation.id)))).one()
-        why = Counter(
-            why_opened(priority, category, reason)
-            for priority, category, reason in session.exec(
-                select(Escalation.priority, Escalation.category, Escalation.reason)
-            ).all()
-        )
+        cases = session.exec(
+            select(
+                Conversation.chat_id, Escalation.priority, Escalation.category, Escalation.reason
+            ).join(Conversation, col(Conversation.id) == Escalation.conversation_id)
+        ).all()
+    planning = {str(c.chat): c.plans_case for c in creators}
+    why = Counter(
+        f"{'planned' if planning.get(chat) else 'UNPLANNED'}: {why_opened(*case)}"
+        for chat, *case in cases
+    )
     for chat, direction, body in rows:
         if direction == Direction.IN:
             stored_in[chat] += 1
@@ -450,7 +475,8 @@ def account(
         latencies=[x * 1e3 for c in creators for x in c.latencies],
         escalations=int(escalations),
         agent_replies=sum(c.agent_replied for c in creators),
-        planned=sum(c.escalates for c in creators),
+        planned=sum(c.plans_case for c in creators),
+        unplanned=sum(not planning.get(chat) for chat, *_ in cases),
         unanswered=sum(c.unanswered for c in creators),
         lost=lost,
         duplicated=duplicated,
@@ -473,11 +499,11 @@ def why_opened(priority: str, category: str, reason: str) -> str:
 def why_table(results: Sequence[Outcome]) -> list[str]:
     lines = []
     for r in results:
-        unplanned = max(0, r.escalations - r.planned)
-        share = 100.0 * unplanned / r.planned if r.planned else 0.0
+        share = 100.0 * r.unplanned / r.planned if r.planned else 0.0
         lines.append(
-            f"cases with {r.web} web: {r.escalations}, planned {r.planned}, unplanned "
-            f"{unplanned} ({share:.0f} % of planned; target < 10 %)"
+            f"cases with {r.web} web: {r.escalations}, planned {r.planned} (asked for a person "
+            f"or told of an incident), unplanned {r.unplanned} ({share:.0f} % of planned; "
+            f"target < 10 %)"
         )
         lines += [f"  {count:>4}  {cause}" for cause, count in r.why.most_common()]
     return lines

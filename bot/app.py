@@ -22,7 +22,7 @@ from handlers.services import Services
 from handlers.storage import store
 from handlers.storage.db import make_engine
 from handlers.triage.classifier import Benign, Triager
-from handlers.triage.classifier import shipped as shipped_triager
+from handlers.triage.learned import shipped as shipped_triager
 
 
 def match_policy(settings: Settings) -> MatchPolicy:

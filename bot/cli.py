@@ -174,7 +174,7 @@ def _worker(_: argparse.Namespace, settings: Settings) -> int:
 def _triage(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import kb_questions
     from handlers.kb.source import KbSource
-    from handlers.triage.classifier import shipped
+    from handlers.triage.learned import shipped
 
     reader_encoder = encoder(settings)
     reader = shipped(reader_encoder)

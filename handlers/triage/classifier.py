@@ -28,28 +28,31 @@ unless the text carries a cue of that category ("nunca compré", "me hackearon")
 question's own article is about an incident (one of its questions matches a P1/P2 rule: its
 questions are legitimately P2 and calm nothing).
 
-Its data types live in :mod:`handlers.triage.verdicts` and its data files are read by
-:mod:`handlers.triage.loading`; both are importable from here as before.
+Its data types live in :mod:`handlers.triage.verdicts`, its data files are read by
+:mod:`handlers.triage.loading`, the text is cut and folded by :mod:`handlers.triage.reading`
+and the neighbours vote in :mod:`handlers.triage.vote`; all are importable from here as before.
 """
 
 from __future__ import annotations
 
-import itertools
 import logging
 import re
 from collections.abc import Callable, Sequence, Set
-from dataclasses import dataclass
-from functools import cache
 
 import numpy as np
 
-from handlers.common.text import fold
 from handlers.contract.priority import Priority
-from handlers.kb.matching.normalize import squeeze
 from handlers.kb.matching.semantic import SentenceEncoder
 from handlers.triage.loading import load_cues, load_examples, load_rules
+from handlers.triage.reading import (
+    WINDOW_CHARS,
+    inside,
+    prepare,
+    quote,
+    windows,
+)
 from handlers.triage.reasons import Reason, raise_for_vip
-from handlers.triage.verdicts import (  # re-exported: bench and tests import them here
+from handlers.triage.verdicts import (
     CRITICAL,
     ORDINARY,
     PRIORITIES,
@@ -58,57 +61,48 @@ from handlers.triage.verdicts import (  # re-exported: bench and tests import th
     Rule,
     Triage,
 )
+from handlers.triage.vote import (
+    CALMABLE,
+    CRITICAL_SIMILARITY,
+    CUED_SHARE,
+    KB_QUESTION,
+    UNANIMOUS_SIMILARITY,
+    Neighbourhood,
+    calmable,
+    critical_vote,
+    cued_vote,
+    ordinary_vote,
+    vote,
+)
+
+# importable from here as before the split (bench, tests and the learned triager do)
+__all__ = [
+    "CALMABLE",
+    "CRITICAL",
+    "CRITICAL_SIMILARITY",
+    "CUED_SHARE",
+    "KB_QUESTION",
+    "ORDINARY",
+    "PRIORITIES",
+    "UNANIMOUS_SIMILARITY",
+    "WINDOW_CHARS",
+    "Benign",
+    "Example",
+    "Neighbourhood",
+    "Rule",
+    "Triage",
+    "Triager",
+    "critical_vote",
+    "cued_vote",
+    "load_cues",
+    "load_examples",
+    "load_rules",
+    "prepare",
+    "quote",
+    "windows",
+]
 
 log = logging.getLogger(__name__)
-
-# P2 readings a closer how-to KB question can calm: topics the KB explains ("¿cómo cambio mi
-# correo?" near "cambiaron mi correo"); legal and VIP incidents are about the stakes, not the topic
-CALMABLE = ("account_compromise", "payment_fraud", "harassment")
-KB_QUESTION = "kb_question"  # the label of known-benign neighbours (not a category)
-NEIGHBOURS = 10  # examples that vote
-SHARPNESS = 0.07  # a neighbour this much less similar than the closest one weighs 1/e as much
-CRITICAL_SHARE = 0.5  # at least this share of the vote on critical categories ...
-CRITICAL_SIMILARITY = 0.46  # ... and the closest critical example this close: P1
-UNANIMOUS_SHARE = 0.8  # a neighbourhood this critical ...
-UNANIMOUS_SIMILARITY = 0.41  # ... may be this far away
-CUED_SHARE = 0.2  # with a cue of the category in the text, this critical share is enough
-SIMILARITY = 0.45  # below this the nearest non-critical example says nothing
-WINDOW_CHARS = 160  # longer messages are also read sentence by sentence, and in pairs this long
-MAX_SENTENCES = 24  # sentences of a long message read on their own (throughput)
-QUOTE_CHARS = 80
-SENTENCE_END = re.compile(r"(?<=[.!?…\n])\s+")
-
-
-@dataclass(frozen=True, slots=True)
-class Neighbourhood:
-    """How the closest labelled examples vote: weight and closest example per category."""
-
-    votes: dict[str, float]
-    closest: dict[str, tuple[float, str]]  # category -> (similarity, example text)
-    # the same vote with known-benign questions among the neighbours, for P1 decisions only
-    calm: Neighbourhood | None = None
-    # how close the closest KB question is, when its article reports no incident (P2 decisions)
-    quiet: float = -1.0
-
-    def share(self, categories: Sequence[str]) -> float:
-        total = sum(self.votes.values())
-        return sum(self.votes.get(c, 0.0) for c in categories) / total if total else 0.0
-
-    def leader(self, categories: Sequence[str]) -> str | None:
-        """The category with the most weight among ``categories``, if any voted."""
-        present = [c for c in categories if c in self.votes]
-        return max(present, key=self.votes.__getitem__) if present else None
-
-    def reason(self, category: str, seen: Reason | None = None) -> Reason:
-        """The closest example of ``category``, after what was ``seen`` in the text, if any."""
-        similarity, example = self.closest[category]
-        key, quote = (seen.key, seen.quote) if seen else ("", "")
-        return Reason(key, quote, category, similarity, _quote(example))
-
-
-def prepare(text: str) -> str:
-    """Folded text with squeezed repeats: what rules are written against."""
-    return " ".join(squeeze(word) for word in fold(text).split())
 
 
 class Triager:
@@ -155,7 +149,7 @@ class Triager:
         # "me muero de risa" is close in meaning to a cry for help, and isn't
         idiom = self._idiom(folded)
         if hoods and not idiom:
-            cued = next(filter(None, (_cued_vote(hood, cues) for hood in hoods)), None)
+            cued = next(filter(None, (cued_vote(hood, cues) for hood in hoods)), None)
             if cued is not None:
                 ruled.append(cued)
         category, reasons = self._decide(ruled, hoods, idiom=idiom, cues=cues)
@@ -177,8 +171,8 @@ class Triager:
         for rule in rules:
             for pattern in rule.patterns:
                 match = pattern.search(folded)
-                if match and not _inside(match.span(), idiom_spans):
-                    found.append((rule.category, Reason(rule.reason, _quote(match.group(0)))))
+                if match and not inside(match.span(), idiom_spans):
+                    found.append((rule.category, Reason(rule.reason, quote(match.group(0)))))
                     break
         return found
 
@@ -200,14 +194,14 @@ class Triager:
         category the text has no cue of, how close the closest how-to KB question is."""
         assert self.matrix is not None
         scores = self.matrix @ vector
-        hood = _vote(scores, self._example)
+        hood = vote(scores, self._example)
         if benign is None or not len(benign.owners):
             return hood
-        calmable, critical = _calmable(hood, cued), _critical_vote(hood) is not None
-        if not (calmable or critical):
+        may_calm, critical = calmable(hood, cued), critical_vote(hood) is not None
+        if not (may_calm or critical):
             return hood  # most messages: no product with the KB's questions at all
         kb_scores = benign.matrix @ vector
-        if calmable:
+        if may_calm:
             hood = Neighbourhood(hood.votes, hood.closest, quiet=self._quiet(benign, kb_scores))
         if not critical:
             return hood
@@ -219,7 +213,7 @@ class Triager:
                 return self._example(index)
             return KB_QUESTION, benign.owners[index - count]
 
-        calm = _vote(np.concatenate([scores, kb_scores]), either)
+        calm = vote(np.concatenate([scores, kb_scores]), either)
         return Neighbourhood(hood.votes, hood.closest, calm, hood.quiet)
 
     def _quiet(self, benign: Benign, kb_scores: np.ndarray) -> float:
@@ -264,7 +258,7 @@ class Triager:
         if critical:
             return critical[0][0], tuple(r for _, r in critical)
         for hood in () if idiom else hoods:
-            category = _critical_vote(hood)
+            category = critical_vote(hood)
             if category is not None:
                 return category, (hood.reason(category),)
         if ruled:
@@ -272,117 +266,8 @@ class Triager:
             return ranked[0][0], tuple(r for _, r in ranked)
         if hoods:
             nearest = hoods[0]
-            category = _ordinary_vote(nearest)
+            category = ordinary_vote(nearest)
             if category != "none":
                 seen = next((reason for cued, reason in cues if cued == category), None)
                 return category, (nearest.reason(category, seen=seen),)
         return "none", ()
-
-
-def _vote(scores: np.ndarray, describe: Callable[[int], tuple[str, str]]) -> Neighbourhood:
-    """The ``NEIGHBOURS`` highest-scoring texts' weighted votes for their labels;
-    ``describe(index)`` is the (label, text) of a scored row."""
-    top = np.argsort(scores)[::-1][:NEIGHBOURS]
-    weights = np.exp((scores[top] - scores[top[0]]) / SHARPNESS)
-    votes: dict[str, float] = {}
-    closest: dict[str, tuple[float, str]] = {}
-    for index, weight in zip(top, weights, strict=True):
-        label, text = describe(int(index))
-        votes[label] = votes.get(label, 0.0) + float(weight)
-        closest.setdefault(label, (float(scores[index]), text))
-    return Neighbourhood(votes, closest)
-
-
-def _ordinary_vote(nearest: Neighbourhood) -> str:
-    """The non-critical category the closest examples read ("none" when none is close enough);
-    a P2 reading gives way to a closer question of a KB article about no incident."""
-    category = nearest.leader(ORDINARY)
-    if category is None or nearest.closest[category][0] < SIMILARITY:
-        return "none"
-    if category in CALMABLE and nearest.quiet >= nearest.closest[category][0]:
-        return "none"
-    return category
-
-
-def _calmable(nearest: Neighbourhood, cued: Set[str]) -> bool:
-    """Whether the examples read a P2 category a how-to KB question may calm: not when the
-    text carries a cue of it ("nunca compré", "me hackearon")."""
-    category = nearest.leader(ORDINARY)
-    return category in CALMABLE and category not in cued
-
-
-def _critical_vote(nearest: Neighbourhood) -> str | None:
-    """The critical category the examples read, if it is critical and close enough, and still
-    is with the known-benign questions among the neighbours."""
-    category = _example_vote(nearest)
-    if category is None or nearest.calm is None:
-        return category
-    closest_critical = max(nearest.closest[c][0] for c in CRITICAL if c in nearest.closest)
-    if nearest.calm.closest.get(KB_QUESTION, (-1.0, ""))[0] >= closest_critical:
-        return None
-    return category if _example_vote(nearest.calm) is not None else None
-
-
-def _example_vote(nearest: Neighbourhood) -> str | None:
-    """The critical category the neighbourhood reads, if it is critical and close enough."""
-    category = nearest.leader(CRITICAL)
-    if category is None:
-        return None
-    share = nearest.share(CRITICAL)
-    similarity = max(nearest.closest[c][0] for c in CRITICAL if c in nearest.closest)
-    if share >= CRITICAL_SHARE and similarity >= CRITICAL_SIMILARITY:
-        return category
-    if share >= UNANIMOUS_SHARE and similarity >= UNANIMOUS_SIMILARITY:
-        return category
-    return None
-
-
-def _cued_vote(nearest: Neighbourhood, cues: list[tuple[str, Reason]]) -> tuple[str, Reason] | None:
-    """A critical category both cued in the text and close in meaning, as a (category, reason)."""
-    if nearest.share(CRITICAL) < CUED_SHARE:
-        return None
-    similarity = max(nearest.closest[c][0] for c in CRITICAL if c in nearest.closest)
-    if similarity < CRITICAL_SIMILARITY:
-        return None
-    close = [(c, reason) for c, reason in cues if c in CRITICAL and c in nearest.closest]
-    if not close:
-        return None
-    category, reason = max(close, key=lambda item: nearest.votes[item[0]])
-    return category, nearest.reason(category, seen=reason)
-
-
-def windows(text: str) -> list[str]:
-    """Each sentence of a long text, and each pair of consecutive sentences that fits a window
-    (none for a short text): a few words of farewell are read apart from the rest."""
-    if len(text) <= WINDOW_CHARS:
-        return []
-    sentences = [s.strip() for s in SENTENCE_END.split(text) if s.strip()][:MAX_SENTENCES]
-    if len(sentences) < 2:
-        return []
-    pairs = [f"{a} {b}" for a, b in itertools.pairwise(sentences) if len(a) + len(b) < WINDOW_CHARS]
-    return list(dict.fromkeys([*sentences, *pairs]))
-
-
-def _inside(span: tuple[int, int], spans: Sequence[tuple[int, int]]) -> bool:
-    return any(start <= span[0] and span[1] <= end for start, end in spans)
-
-
-def _quote(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= QUOTE_CHARS else text[: QUOTE_CHARS - 1] + "…"
-
-
-@cache
-def shipped(encoder: SentenceEncoder | None = None) -> Triager:
-    """The triager built from the shipped data files (once per encoder): the learned reader
-    when its model loads and an encoder is given, else rules and examples alone."""
-    from handlers.triage.learned import LearnedTriager
-    from handlers.triage.model import load_model
-
-    rules, idioms = load_rules()
-    model = load_model() if encoder is not None else None
-    if model is not None:
-        return LearnedTriager(
-            rules, idioms, load_examples(), encoder, cues=load_cues(), model=model
-        )
-    return Triager(rules, idioms, load_examples(), encoder, cues=load_cues())

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from functools import cache
 
 import numpy as np
 
@@ -34,11 +35,12 @@ from handlers.triage.classifier import (
     Rule,
     Triage,
     Triager,
-    _quote,
     prepare,
+    quote,
     windows,
 )
-from handlers.triage.model import Confidence, Reading, TriageModel
+from handlers.triage.loading import load_cues, load_examples, load_rules
+from handlers.triage.model import Confidence, Reading, TriageModel, load_model
 from handlers.triage.reasons import (
     AGENT_LABEL,
     MODEL_READING,
@@ -154,7 +156,7 @@ class LearnedTriager(Triager):
             return Reason(category=category)
         scores = self.matrix[mine] @ vector
         best = int(mine[int(np.argmax(scores))])
-        return Reason("", "", category, float(scores.max()), _quote(self.examples[best].text))
+        return Reason("", "", category, float(scores.max()), quote(self.examples[best].text))
 
     def _rows_of(self, category: str) -> np.ndarray:
         """The example rows of ``category`` (recounted when an agent's label was learned)."""
@@ -174,7 +176,7 @@ class LearnedTriager(Triager):
         if scores[best] < SAME_MESSAGE:
             return None
         example = self.examples[self.shipped_examples + best]
-        reason = Reason(AGENT_LABEL, _quote(example.text), example.category, float(scores[best]))
+        reason = Reason(AGENT_LABEL, quote(example.text), example.category, float(scores[best]))
         return Triage(PRIORITIES[example.category], example.category, (reason,))
 
 
@@ -184,3 +186,16 @@ def _p1(category: str, reasons: tuple[Reason, ...], confidence: Confidence) -> T
     if confidence is Confidence.POSSIBLE:
         reasons = (Reason(POSSIBLE_P1), *reasons)
     return Triage(Priority.P1, category, reasons, confidence)
+
+
+@cache
+def shipped(encoder: SentenceEncoder | None = None) -> Triager:
+    """The triager built from the shipped data files (once per encoder): the learned reader
+    when its model loads and an encoder is given, else rules and examples alone."""
+    rules, idioms = load_rules()
+    model = load_model() if encoder is not None else None
+    if model is not None:
+        return LearnedTriager(
+            rules, idioms, load_examples(), encoder, cues=load_cues(), model=model
+        )
+    return Triager(rules, idioms, load_examples(), encoder, cues=load_cues())

@@ -31,7 +31,7 @@ from handlers.common.text import clean, fold, storable
 from handlers.kb.matching.normalize import normalizer
 from handlers.kb.source import SHIPPED_KB, KbSource
 from handlers.storage.models import Conversation, Direction, InboundUpdate, Message
-from handlers.triage.classifier import shipped
+from handlers.triage.learned import shipped
 from tests.conftest import Creator
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_signing import (

@@ -23,14 +23,14 @@ from handlers.triage.classifier import (
     WINDOW_CHARS,
     Neighbourhood,
     Triager,
-    _critical_vote,
-    _cued_vote,
+    critical_vote,
+    cued_vote,
     load_cues,
     load_examples,
     load_rules,
-    shipped,
     windows,
 )
+from handlers.triage.learned import shipped
 from handlers.triage.reasons import Reason
 
 CLOSE = CRITICAL_SIMILARITY + 0.05
@@ -43,21 +43,21 @@ def hood(votes: dict[str, float], similarity: dict[str, float]) -> Neighbourhood
 
 def test_a_close_mostly_critical_neighbourhood_reads_critical() -> None:
     near = hood({"self_harm": 1.0, "sextortion": 0.2, "none": 0.6}, {"self_harm": CLOSE})
-    assert _critical_vote(near) == "self_harm"
+    assert critical_vote(near) == "self_harm"
 
 
 def test_an_outvoted_or_loose_critical_neighbour_does_not() -> None:
     outvoted = hood({"self_harm": 0.4, "none": 1.0}, {"self_harm": CLOSE, "none": CLOSE + 0.1})
     loose = hood({"violent_threat": 1.0, "none": 0.5}, {"violent_threat": LOOSE})
-    assert _critical_vote(outvoted) is None
-    assert _critical_vote(loose) is None
+    assert critical_vote(outvoted) is None
+    assert critical_vote(loose) is None
 
 
 def test_a_unanimous_neighbourhood_may_be_a_little_further() -> None:
     unanimous = hood({"child_safety": 1.0}, {"child_safety": UNANIMOUS_SIMILARITY + 0.01})
     split = hood({"child_safety": 1.0, "none": 0.8}, {"child_safety": UNANIMOUS_SIMILARITY + 0.01})
-    assert _critical_vote(unanimous) == "child_safety"
-    assert _critical_vote(split) is None
+    assert critical_vote(unanimous) == "child_safety"
+    assert critical_vote(split) is None
 
 
 def test_the_category_with_most_weight_wins_among_critical_ones() -> None:
@@ -65,7 +65,7 @@ def test_the_category_with_most_weight_wins_among_critical_ones() -> None:
         {"sextortion": 0.5, "child_safety": 0.9, "none": 0.1},
         {"sextortion": CLOSE + 0.05, "child_safety": CLOSE},
     )
-    assert _critical_vote(near) == "child_safety"
+    assert critical_vote(near) == "child_safety"
 
 
 def test_a_cue_tips_a_critical_leaning_neighbourhood_with_both_reasons() -> None:
@@ -75,8 +75,8 @@ def test_a_cue_tips_a_critical_leaning_neighbourhood_with_both_reasons() -> None
         {"violent_threat": share, "harassment": 1 - share},
         {"violent_threat": CLOSE, "harassment": CLOSE + 0.1},
     )
-    assert _critical_vote(leaning) is None
-    category, reason = _cued_vote(leaning, [cue]) or ("", Reason())
+    assert critical_vote(leaning) is None
+    category, reason = cued_vote(leaning, [cue]) or ("", Reason())
     assert category == "violent_threat"
     assert (reason.key, reason.quote) == ("triage_reason_cue_violence", "pistola")
     assert reason.category == "violent_threat"
@@ -88,9 +88,9 @@ def test_a_cue_alone_or_in_a_calm_neighbourhood_pages_no_one() -> None:
     calm = hood({"violent_threat": 0.05, "none": 0.95}, {"violent_threat": CLOSE, "none": CLOSE})
     far = hood({"violent_threat": 0.5, "none": 0.5}, {"violent_threat": LOOSE, "none": LOOSE})
     leaning = hood({"violent_threat": 0.5, "none": 0.5}, {"violent_threat": CLOSE})
-    assert _cued_vote(calm, [cue]) is None
-    assert _cued_vote(far, [cue]) is None
-    assert _cued_vote(leaning, []) is None
+    assert cued_vote(calm, [cue]) is None
+    assert cued_vote(far, [cue]) is None
+    assert cued_vote(leaning, []) is None
 
 
 def test_short_messages_have_no_windows() -> None:
@@ -191,14 +191,14 @@ def calmed(hood_: Neighbourhood, votes: dict[str, float], kb: float) -> Neighbou
 def test_a_kb_question_closer_than_any_critical_example_calms_the_vote() -> None:
     near = hood({"self_harm": 1.0, "none": 0.3}, {"self_harm": CLOSE})
     still_critical = {"self_harm": 1.0, "none": 0.3, KB_QUESTION: 0.2}
-    assert _critical_vote(calmed(near, still_critical, kb=CLOSE - 0.05)) == "self_harm"
-    assert _critical_vote(calmed(near, still_critical, kb=CLOSE + 0.01)) is None
+    assert critical_vote(calmed(near, still_critical, kb=CLOSE - 0.05)) == "self_harm"
+    assert critical_vote(calmed(near, still_critical, kb=CLOSE + 0.01)) is None
 
 
 def test_kb_questions_in_the_vote_can_outweigh_critical_examples() -> None:
     near = hood({"self_harm": 1.0, "none": 0.3}, {"self_harm": CLOSE})
     outweighed = {"self_harm": 1.0, "none": 0.3, KB_QUESTION: 0.9}
-    assert _critical_vote(calmed(near, outweighed, kb=CLOSE - 0.05)) is None
+    assert critical_vote(calmed(near, outweighed, kb=CLOSE - 0.05)) is None
 
 
 KB_HEADER = "id,locale,category,questions,answer\n"

@@ -10,7 +10,8 @@ from __future__ import annotations
 import pytest
 
 from handlers.kb.matching.semantic import SentenceEncoder
-from handlers.triage.classifier import Triager, shipped
+from handlers.triage.classifier import Triager
+from handlers.triage.learned import shipped
 
 
 @pytest.fixture(scope="module")
