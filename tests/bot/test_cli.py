@@ -118,7 +118,9 @@ def test_kb_match_names_the_article(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     results = [json.loads(line) for line in done.stdout.splitlines()]
     assert len(results) == 3
-    assert results[0]["action"] == "answer" and results[0]["article_id"] == "gift-not-received"
+    first = results[0]  # the learned decision answers it or offers it among the buttons
+    offered = (first["article_id"], *first["suggestions"])
+    assert first["action"] in {"answer", "clarify"} and "gift-not-received" in offered
     assert set(results[0]) >= {"action", "article_id", "score", "suggestions"}
     assert results[1]["action"] == "escalate" and "error" in results[1]
     assert results[2]["article_id"] is None

@@ -63,8 +63,9 @@ def test_serve_logs_json_lines_without_secrets_and_serves_health_and_metrics(
             "TELEGRAM_BASE_FILE_URL": fake.base_file_url,
             "PYTHONPATH": str(REPO),
         }
+        log_file = (tmp_path / "serve.log").open("wb")  # a pipe nobody reads fills and blocks it
         process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve"], env=env, cwd=tmp_path, stderr=subprocess.PIPE
+            [sys.executable, "-m", "bot", "serve"], env=env, cwd=tmp_path, stderr=log_file
         )
         try:
             base = f"http://127.0.0.1:{port}"
@@ -74,7 +75,9 @@ def test_serve_logs_json_lines_without_secrets_and_serves_health_and_metrics(
             assert status == 200 and b"puente_outbox_depth" in page
         finally:
             process.send_signal(signal.SIGTERM)
-            _, err = process.communicate(timeout=30)
+            process.wait(timeout=30)
+            log_file.close()
+    err = (tmp_path / "serve.log").read_bytes()
     assert process.returncode == 0
     records = [json.loads(line) for line in err.decode().splitlines() if line.strip()]
     assert records and all({"time", "level", "logger", "message"} <= set(r) for r in records)
