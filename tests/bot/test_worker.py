@@ -128,9 +128,12 @@ def test_a_nudge_written_by_the_worker_reaches_telegram(
         telegram_api.wait_for_messages(CHAT, 3)
         later = FakeClock()
         later.now = utcnow() + timedelta(hours=2, minutes=1)
-        worker = Puente(engine=make_engine(str(puente.engine.url)), kb=KbSource(path=None),
-                        clock=later)  # fmt: skip
-        assert worker.handle_tick() >= 1
+        worker_engine = make_engine(puente.engine.url.render_as_string(hide_password=False))
+        try:
+            worker = Puente(engine=worker_engine, kb=KbSource(path=None), clock=later)
+            assert worker.handle_tick() >= 1
+        finally:
+            worker_engine.dispose()
         nudge = telegram_api.wait_for_messages(CHAT, 4)[-1]  # no wake-up: the sender polls
         assert "sigue esperando tu respuesta" in (nudge.text or "")
     finally:

@@ -40,7 +40,8 @@ def session(request: pytest.FixtureRequest, engine: Engine) -> Iterator[Session]
         pytest.skip("PostgreSQL runs are off: TEST_DATABASE_URL is empty")
     url = POSTGRES
     try:
-        connection = create_engine(url, connect_args={"connect_timeout": 3}).connect()
+        pg = create_engine(url, connect_args={"connect_timeout": 3})
+        connection = pg.connect()
     except OperationalError as exc:
         pytest.skip(f"PostgreSQL not reachable at {POSTGRES}: {exc.orig}")
     # a schema of its own inside a transaction that is rolled back: nothing is left behind and
@@ -53,6 +54,7 @@ def session(request: pytest.FixtureRequest, engine: Engine) -> Iterator[Session]
         yield pg_session
     transaction.rollback()
     connection.close()
+    pg.dispose()
 
 
 def _conversation(session: Session, platform: str, chat: str) -> int:

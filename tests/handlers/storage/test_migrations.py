@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,10 +27,13 @@ def _sqlite(path: Path) -> Engine:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def empty(request: pytest.FixtureRequest, tmp_path: Path) -> Engine:
+def empty(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     if request.param == "postgresql":
-        return make_engine(request.getfixturevalue("pg_url"), check_schema=False)
-    return _sqlite(tmp_path / "empty.db")
+        engine = make_engine(request.getfixturevalue("pg_url"), check_schema=False)
+    else:
+        engine = _sqlite(tmp_path / "empty.db")
+    yield engine
+    engine.dispose()
 
 
 def test_migrations_match_the_models(empty: Engine) -> None:
