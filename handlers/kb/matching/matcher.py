@@ -13,14 +13,11 @@ encoder altogether.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import lru_cache
 
 import numpy as np
-from rapidfuzz import fuzz, process
 
 from handlers.kb.articles import KnowledgeBase
 from handlers.kb.matching.decision import (
@@ -31,7 +28,8 @@ from handlers.kb.matching.decision import (
     shipped_model,
     verbatim,
 )
-from handlers.kb.matching.normalize import CONCEPT_PREFIX, Normalizer, normalizer
+from handlers.kb.matching.lexical import LexicalIndex
+from handlers.kb.matching.normalize import Normalizer, normalizer
 from handlers.kb.matching.semantic import SemanticIndex, SentenceEncoder
 
 log = logging.getLogger(__name__)
@@ -40,8 +38,6 @@ PREFILTER = 40
 LONG_PREFILTER = PREFILTER * 8  # a long message's windows share one pool of candidates
 WINDOW = 8
 MAX_WINDOWS = 12  # per kind (sentences, sliding windows): bounds the work on a 2,000-char rant
-MIN_FUZZY_LEN = 4
-FUZZY_CUTOFF = 84.0
 UNRELATED_COSINE = 0.3
 SAME_MEANING_COSINE = 0.9
 SEMANTIC_CHARS = 300
@@ -93,93 +89,6 @@ class MatchResult:
         }
 
 
-class LexicalIndex:
-    """Variants of every article in every locale, indexed by normalised token."""
-
-    def __init__(self, kb: KnowledgeBase) -> None:
-        self.owners: list[str] = []
-        self.texts: list[str] = []
-        self.variants: list[frozenset[str]] = []
-        for article in kb.articles.values():
-            for locale, questions in article.questions.items():
-                norm = normalizer(locale)
-                for question in questions:
-                    tokens = frozenset(norm.tokens(question))
-                    if tokens:
-                        self.owners.append(article.id)
-                        self.texts.append(question)
-                        self.variants.append(tokens)
-        self._build_postings(max(len(kb), 1))
-        self.resolve = lru_cache(maxsize=20_000)(self._resolve)
-
-    def _build_postings(self, total: int) -> None:
-        token_ids: dict[str, int] = {}
-        flat = [token_ids.setdefault(t, len(token_ids)) for tokens in self.variants for t in tokens]
-        tokens_of = np.asarray(flat, dtype=np.int64)
-        variant_of = np.repeat(
-            np.arange(len(self.variants), dtype=np.int64), [len(v) for v in self.variants]
-        )
-        article_ids: dict[str, int] = {}
-        owner_of = np.asarray(
-            [article_ids.setdefault(o, len(article_ids)) for o in self.owners], dtype=np.int64
-        )
-        articles = max(len(article_ids), 1)
-        pairs = np.sort(tokens_of * articles + owner_of[variant_of])
-        first = np.ones(len(pairs), dtype=bool)
-        first[1:] = pairs[1:] != pairs[:-1]
-        document_frequency = np.bincount(pairs[first] // articles, minlength=len(token_ids))
-        idf = np.log1p(total / np.maximum(document_frequency, 1))
-        names = list(token_ids)
-        self.idf = dict(zip(names, idf.tolist(), strict=True))
-        self.unknown_idf = math.log(1 + total)
-        order = np.argsort(tokens_of, kind="stable")
-        bounds = np.searchsorted(tokens_of[order], np.arange(len(names) + 1))
-        sorted_variants = variant_of[order].astype(np.int32)
-        self.postings = {
-            name: sorted_variants[bounds[n] : bounds[n + 1]] for n, name in enumerate(names)
-        }
-        self.vocabulary = [t for t in names if not t.startswith(CONCEPT_PREFIX)]
-        self.weight_sums = np.bincount(
-            variant_of, weights=idf[tokens_of], minlength=len(self.variants)
-        ).astype(np.float32)
-
-    def _resolve(self, token: str) -> tuple[str, float] | None:
-        """The vocabulary token this one stands for, with a similarity in 0..1 (typo tolerance)."""
-        if token in self.idf:
-            return token, 1.0
-        if not self.vocabulary or len(token) < MIN_FUZZY_LEN or token.startswith(CONCEPT_PREFIX):
-            return None
-        found = process.extractOne(
-            token, self.vocabulary, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF
-        )
-        return (found[0], found[1] / 100) if found else None
-
-    def pool(self, vocab: Sequence[str], weights: np.ndarray, size: int) -> Pool:
-        """The ``size`` variants sharing the most weight with the message (``weights[j]`` for
-        ``vocab[j]``), and which of those words each of them contains."""
-        scores = np.zeros(len(self.variants), dtype=np.float32)
-        for token, weight in zip(vocab, weights.tolist(), strict=True):
-            scores[self.postings[token]] += weight
-        hits = np.flatnonzero(scores)
-        if len(hits) > size:
-            hits = hits[np.argpartition(scores[hits], -size)[-size:]]
-        position = np.full(len(self.variants), -1, dtype=np.int32)
-        position[hits] = np.arange(len(hits), dtype=np.int32)
-        member = np.zeros((len(hits), len(vocab)), dtype=np.float32)
-        for column, token in enumerate(vocab):
-            rows = position[self.postings[token]]
-            member[rows[rows >= 0], column] = 1.0
-        return Pool(hits, member)
-
-
-@dataclass(frozen=True, slots=True)
-class Pool:
-    """Candidate variants (indexes into the lexical index) and their word membership matrix."""
-
-    variants: np.ndarray
-    member: np.ndarray
-
-
 class Matcher:
     """Answers, clarifies or escalates a message against one knowledge base."""
 
@@ -210,25 +119,31 @@ class Matcher:
     def match(self, text: str, locale: str = "es") -> MatchResult:
         if self.semantic is None or self.model is None:
             return self.decide(self.rank(text, locale))
-        signals = self.signals(text, locale)
-        if (article_id := verbatim(signals)) is not None:
+        words = self._words(text, locale)
+        if (article_id := verbatim(words)) is not None:  # no need to embed it
             return MatchResult(Action.ANSWER, article_id, 100.0)
+        signals = self._with_meaning(words, text, locale)
         return self.decide_learned(judge(self.model, signals, self.known))
 
     def signals(self, text: str, locale: str = "es") -> Signals:
         """Lexical scores and cosines (0..1) per article, and the message's embedding."""
-        norm = normalizer(locale)
-        windows = self._windows(norm, text)
+        return self._with_meaning(self._words(text, locale), text, locale)
+
+    def _words(self, text: str, locale: str) -> Signals:
+        windows = self._windows(normalizer(locale), text)
         tokens = len(windows[0])
         if not tokens:
             return Signals({}, {}, 0)
-        lexical = self._lexical(windows)
-        if self.semantic is None:
-            return Signals({a: s / 100.0 for a, s in lexical}, {}, tokens)
-        focus = self._focus(norm, text)
-        cosines = self.semantic.similarities(focus, also=[a for a, _ in lexical[:SEMANTIC_ALSO]])
+        return Signals({a: s / 100.0 for a, s in self._lexical(windows)}, {}, tokens)
+
+    def _with_meaning(self, words: Signals, text: str, locale: str) -> Signals:
+        if self.semantic is None or not words.tokens:
+            return words
+        focus = self._focus(normalizer(locale), text)
+        best_words = list(words.lexical)[:SEMANTIC_ALSO]  # built from a ranking, best first
+        cosines = self.semantic.similarities(focus, also=best_words)
         embedding = self.semantic.encoder.message_vector(focus)
-        return Signals({a: s / 100.0 for a, s in lexical}, cosines, tokens, embedding)
+        return Signals(words.lexical, cosines, words.tokens, embedding)
 
     def decide_learned(self, judgement: Judgement) -> MatchResult:
         assert self.model is not None
