@@ -268,7 +268,8 @@ def add_reply(
     when: datetime,
     relay_ref: str | None = None,
 ) -> Message:
-    """An outbound message for the creator, waiting in the outbox."""
+    """An outbound message for the creator, waiting in the outbox (inserted with the caller's
+    next flush or commit: a turn's replies go in together)."""
     assert conversation.id is not None
     message = add_message(
         session,
@@ -282,7 +283,6 @@ def add_reply(
         created_at=when,
     )
     message.relay_ref = relay_ref
-    session.flush()
     return message
 
 
