@@ -14,6 +14,7 @@ a P1 for a person to confirm; at or above ``confident`` it pages.
 from __future__ import annotations
 
 import logging
+import threading
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -80,18 +81,20 @@ class GramColumns:
             n_features=HASH_FEATURES, input_type="string", alternate_sign=False
         )
         self._known: dict[str, int] = {}
+        self._lock = threading.Lock()  # messages are triaged on several threads; one may clear
         self.capacity = capacity
 
     def of(self, grams: Sequence[str]) -> list[int]:
-        known = self._known
-        new = list({g: None for g in grams if g not in known})
-        if new:
-            if len(known) + len(new) > self.capacity:
-                known.clear()
-                new = list(dict.fromkeys(grams))
-            hashed = self._feature.transform([[gram] for gram in new])
-            known.update(zip(new, hashed.indices.tolist(), strict=True))
-        return [known[g] for g in grams]
+        with self._lock:
+            known = self._known
+            new = list({g: None for g in grams if g not in known})
+            if new:
+                if len(known) + len(new) > self.capacity:
+                    known.clear()
+                    new = list(dict.fromkeys(grams))
+                hashed = self._feature.transform([[gram] for gram in new])
+                known.update(zip(new, hashed.indices.tolist(), strict=True))
+            return [known[g] for g in grams]
 
 
 class TriageModel:

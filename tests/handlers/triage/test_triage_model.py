@@ -43,3 +43,15 @@ def test_gram_columns_start_over_when_full() -> None:
     again = columns.of(["cd", "de"])  # 4 known would exceed 3: forgets and asks again
     assert columns.of(["ab"]) == [first[0]]
     assert len(again) == 2 and all(0 <= c < HASH_FEATURES for c in first + again)
+
+
+def test_gram_columns_are_safe_to_share_between_threads() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    columns = GramColumns(capacity=50)  # small: threads keep clearing it under each other
+    texts = [[f"{a}{b}" for b in "abcdefghij"] for a in "klmnopqrstuvwxyz"]
+    reference = {t[0]: GramColumns().of(t) for t in texts}
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(columns.of, texts * 40))
+    pairs = zip(results, texts * 40, strict=True)
+    assert all(result == reference[text[0]] for result, text in pairs)
